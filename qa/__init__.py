@@ -1,0 +1,5 @@
+"""Question answering over news articles, with sentence-level citations."""
+
+from qa.models import Answer, Citation, Hit
+
+__all__ = ["Answer", "Citation", "Hit"]

@@ -1,0 +1,78 @@
+"""The ``qa`` command. Sub-commands live in ``qa.commands`` and, for layers above ``qa`` (the
+chat app), in plugins registered under the ``qa.commands`` entry-point group."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from importlib.metadata import entry_points
+
+from corpus.errors import QAError
+
+# Built-in sub-commands, in the order --help lists them. Modules are imported only to build the
+# parser; each keeps its heavy imports inside ``run``.
+BUILTIN = ["ask", "search", "index", "info", "eval", "serve"]
+
+
+class UsageError(QAError):
+    """A bad argument: exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, as argparse does, without the usage dump
+        self.exit(2, f"qa: error: {message} (see 'qa --help')\n")
+
+
+def _commands():
+    for name in BUILTIN:
+        try:
+            yield importlib.import_module(f"qa.commands.{name}")
+        except ModuleNotFoundError as exc:  # a command not built yet in this checkout
+            if exc.name != f"qa.commands.{name}":
+                raise
+    for ep in entry_points(group="qa.commands"):
+        yield ep.load()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="qa", description="Ask questions of a folder of news articles.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in _commands():
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.WARNING)
+    try:
+        return int(args.run(args) or 0)
+    except UsageError as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return 2
+    except QAError as exc:
+        if args.debug:
+            raise
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line unless --debug
+        if args.debug:
+            raise
+        print(f"qa: error: {type(exc).__name__}: {exc} (run with --debug for details)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

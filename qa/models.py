@@ -1,0 +1,58 @@
+"""The records users see: search hits, answers and their citations. ``model_dump_json()`` is
+the JSON the CLI prints and the HTTP API serves."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, Field
+
+
+class Hit(BaseModel):
+    """A retrieved passage with the article it comes from."""
+
+    passage_id: str
+    article_id: str
+    text: str
+    score: float
+    title: str
+    source: str | None = None
+    published: dt.date | None = None
+    url: str | None = None
+    path: str | None = None
+    start: int = Field(description="Offset of the passage in the article's text.")
+    end: int
+
+
+class Citation(BaseModel):
+    """One quoted sentence: ``article.text[start:end] == quote``."""
+
+    n: int = Field(description="The marker number: [n] in the answer text.")
+    article_id: str
+    title: str
+    source: str | None = None
+    published: dt.date | None = None
+    url: str | None = None
+    path: str | None = None
+    passage_id: str
+    quote: str
+    start: int
+    end: int
+    score: float
+    role: str = Field(
+        "answer",
+        description="answer: the answer rests on it; corroborating: another article states the "
+        "same fact; conflicting: another article gives a different figure.",
+    )
+
+
+class Answer(BaseModel):
+    """The reply to a question. When ``found`` is false, ``answer`` says the articles do not
+    cover the question and ``related`` lists the closest passages."""
+
+    question: str
+    found: bool
+    answer: str
+    confidence: float
+    citations: list[Citation] = []
+    related: list[Hit] = []
