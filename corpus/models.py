@@ -20,7 +20,7 @@ class Article(BaseModel):
     published: dt.date | None = None
     url: str | None = None
     path: str | None = Field(None, description="The file the article was read from.")
-    content_hash: str = Field(description="sha256 of what gets indexed; changes when the text does.")
+    content_hash: str = Field(description="sha256 of what is indexed; changes with the text.")
 
 
 class Sentence(BaseModel):

@@ -1,5 +1,5 @@
 """Question answering over news articles, with sentence-level citations."""
 
-from qa.models import Answer, Citation, Hit
+from qa.models import Answer, Citation, Hit, IndexInfo
 
-__all__ = ["Answer", "Citation", "Hit"]
+__all__ = ["Answer", "Citation", "Hit", "IndexInfo"]

@@ -56,3 +56,20 @@ class Answer(BaseModel):
     confidence: float
     citations: list[Citation] = []
     related: list[Hit] = []
+
+
+class IndexInfo(BaseModel):
+    """An index at a glance: what ``qa info`` prints and the chat's header shows."""
+
+    path: str
+    articles: int
+    passages: int
+    sources: list[str] = Field(default_factory=list, description="Distinct outlets, sorted.")
+    earliest: dt.date | None = None
+    latest: dt.date | None = None
+    model: str
+    dim: int
+    index_type: str
+    size_bytes: int
+    created: dt.datetime | None = None
+    updated: dt.datetime | None = None

@@ -1,0 +1,105 @@
+"""Passages: sentence-aware, offset-exact, sized for the model, and losing nothing."""
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import corpus
+from corpus import Article, chunk_article, estimate_tokens, split_sentences
+
+
+def article(text: str) -> Article:
+    return Article(id="a1", title="t", text=text, content_hash="h")
+
+
+def check_invariants(art: Article, max_tokens: int, count=estimate_tokens) -> None:
+    passages = chunk_article(art, max_tokens=max_tokens, count_tokens=count)
+    covered = [False] * len(art.text)
+    for i, p in enumerate(passages):
+        assert p.index == i and p.id == f"{art.id}-{i}" and p.article_id == art.id
+        assert art.text[p.start : p.end] == p.text
+        assert p.text and not p.text[0].isspace() and not p.text[-1].isspace()
+        assert count([p.text])[0] <= max_tokens
+        assert p.sentences[0].start == p.start and p.sentences[-1].end == p.end
+        for s in p.sentences:
+            assert p.start <= s.start < s.end <= p.end
+            for k in range(s.start, s.end):
+                covered[k] = True
+    lost = [c for c, done in zip(art.text, covered, strict=True) if not done and not c.isspace()]
+    assert lost == []
+
+
+def test_sentence_splitter_keeps_abbreviations_decimals_and_quotes():
+    text = ('Gen. Smith met U.S. officials at No. 10 Downing St. on Monday. The rate rose 2.5 '
+            'percent. "We will fight," he said. "Is it over?" she asked.')
+    got = [text[s:e] for s, e in split_sentences(text)]
+    assert got == ["Gen. Smith met U.S. officials at No. 10 Downing St. on Monday.",
+                   "The rate rose 2.5 percent.", '"We will fight," he said.',
+                   '"Is it over?" she asked.']
+
+
+def test_passages_of_the_samples_hold_whole_sentences_and_overlap():
+    for art in corpus.load_articles(corpus.sample_path()):
+        passages = chunk_article(art)
+        check_invariants(art, corpus.chunking.DEFAULT_MAX_TOKENS)
+        sentences = {(s.start, s.end) for s in
+                     (Sentence for p in passages for Sentence in p.sentences)}
+        assert sentences == set(split_sentences(art.text))
+        for a, b in zip(passages, passages[1:], strict=False):
+            last = art.text[a.sentences[-1].start : a.sentences[-1].end]
+            # neighbours share a sentence, unless that sentence is too long to repeat
+            shares = b.start <= a.sentences[-1].start
+            assert shares or estimate_tokens([last])[0] - 2 > (corpus.chunking.DEFAULT_MAX_TOKENS
+                                                                - 2) // 3
+            overlap = {(s.start, s.end) for s in a.sentences} & {(s.start, s.end)
+                                                                  for s in b.sentences}
+            assert len(overlap) <= 1
+
+
+def test_paragraphs_are_respected_when_possible():
+    para = "This is a sentence about the topic at hand. " * 6
+    text = "\n\n".join(para.strip() for _ in range(4))
+    passages = chunk_article(article(text), max_tokens=120)
+    for p in passages:  # each passage starts at a paragraph start or with an overlap sentence
+        assert p.text.count("\n\n") <= 1
+
+
+def test_one_endless_sentence_is_cut_only_because_it_must_be():
+    text = "word " * 2000 + "end."
+    art = article(text.strip())
+    check_invariants(art, 64)
+    passages = chunk_article(art, max_tokens=64)
+    assert len(passages) > 10
+    assert all(re.fullmatch(r"[\w .]+", p.text) for p in passages)
+    assert not any(p.text.startswith("ord") for p in passages)  # cut at spaces
+
+
+def test_a_run_with_no_spaces_is_cut_anywhere_and_nothing_is_lost():
+    check_invariants(article("x" * 5000), 32)
+
+
+def test_empty_text_has_no_passages():
+    assert chunk_article(article("")) == []
+    assert chunk_article(article(" \n\n  ")) == []
+
+
+def test_real_tokenizer_counts_are_respected():
+    words = lambda texts: [2 + len(t.split()) * 3 for t in texts]  # noqa: E731
+    for art in corpus.load_articles(corpus.sample_path()):
+        check_invariants(art, 100, count=words)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=3000), st.integers(min_value=16, max_value=300))
+def test_invariants_hold_for_any_text(text, max_tokens):
+    check_invariants(article(text), max_tokens)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(["Dr. No.", "U.S. 2.5%.", "Hi!", "\n\n", " ", "“Quote.”",
+                                 "ok", "é", "\u200b", "a" * 50, "Mr. Smith went."]),
+                max_size=200),
+       st.integers(min_value=16, max_value=80))
+def test_invariants_hold_for_news_like_text(parts, max_tokens):
+    check_invariants(article("".join(parts)), max_tokens)
