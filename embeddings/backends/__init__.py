@@ -1,0 +1,68 @@
+"""Ways to run an embedding model. Each backend turns a batch of texts into float vectors (not
+necessarily normalised); :class:`embeddings.encoder.Encoder` does batching and normalisation."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from embeddings.errors import ModelError
+from embeddings.model_files import ModelFiles
+
+# Every backend name; aliases map short spellings onto them.
+BACKENDS = ["onnx-int8", "onnx-fp32", "openvino-fp32", "torch-fp32", "torch-bf16"]
+ALIASES = {"torch": "torch-fp32", "onnx": "onnx-fp32", "int8": "onnx-int8",
+           "openvino": "openvino-fp32", "bf16": "torch-bf16"}
+DEFAULT_BACKEND = "onnx-int8"  # for the bundled model, measured: see bench/encoder.py
+OTHER_MODELS_BACKEND = "onnx-fp32"  # int8 accuracy is only verified for the bundled model
+
+__all__ = ["ALIASES", "BACKENDS", "DEFAULT_BACKEND", "OTHER_MODELS_BACKEND", "Backend",
+           "check_backend", "create_backend", "threads"]
+
+
+class Backend(Protocol):
+    name: str
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def threads() -> int:
+    """``$QA_THREADS`` if set, else 0 (the runtime's default: one per physical core)."""
+    try:
+        return max(0, int(os.environ.get("QA_THREADS", "0")))
+    except ValueError:
+        return 0
+
+
+def check_backend(name: str) -> str:
+    """The canonical backend name for ``name``, or :class:`ModelError` listing the choices."""
+    key = name.strip().lower()
+    key = ALIASES.get(key, key)
+    if key not in BACKENDS:
+        raise ModelError(f"unknown embedding backend {name!r}: choose one of {', '.join(BACKENDS)}")
+    return key
+
+
+def create_backend(name: str, files: ModelFiles, *, weights_sha256: str, max_tokens: int
+                   ) -> Backend:
+    """Load backend ``name`` (canonical) for the model in ``files``."""
+    kind, _, dtype = name.partition("-")
+    if kind == "torch":
+        from embeddings.backends.torch_backend import TorchBackend
+
+        return TorchBackend(files, dtype=dtype)
+    if kind == "onnx":
+        from embeddings.backends.onnx_backend import OnnxBackend
+
+        return OnnxBackend(files, variant=dtype, weights_sha256=weights_sha256,
+                           max_tokens=max_tokens)
+    if kind == "openvino":
+        from embeddings.backends.openvino_backend import OpenVinoBackend
+
+        return OpenVinoBackend(files, weights_sha256=weights_sha256, max_tokens=max_tokens)
+    raise ModelError(f"embedding backend {name!r} is not available in this build: "
+                     "use --backend torch-fp32")

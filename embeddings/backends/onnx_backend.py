@@ -1,0 +1,48 @@
+"""onnxruntime on a locally exported model: no torch at run time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from embeddings.backends import threads
+from embeddings.backends.onnx_export import discard, onnx_path
+from embeddings.errors import ModelError
+from embeddings.model_files import ModelFiles
+from embeddings.tokenizer import Tokenizer
+
+
+class OnnxBackend:
+    """Tokenizes with ``tokenizers`` and runs the ONNX graph, which includes pooling."""
+
+    def __init__(self, files: ModelFiles, *, variant: str, weights_sha256: str,
+                 max_tokens: int) -> None:
+        try:
+            import onnxruntime as ort
+        except ModuleNotFoundError:
+            raise ModelError("onnxruntime is not installed: `pip install onnxruntime`, or use "
+                             "--backend torch-fp32") from None
+        self.name = f"onnx-{variant}"
+        self.tokenizer = Tokenizer(files, max_tokens)
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        options.intra_op_num_threads = threads()
+        for attempt in (1, 2):
+            path = onnx_path(files, weights_sha256, variant)
+            try:
+                self.session = ort.InferenceSession(str(path), options,
+                                                    providers=["CPUExecutionProvider"])
+                break
+            except Exception as exc:  # a damaged cache file: export it again, once
+                discard(path)
+                if attempt == 2:
+                    raise ModelError(f"cannot load the ONNX model {path} ({exc}): use "
+                                     "--backend torch-fp32") from None
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.output = self.session.get_outputs()[0].name
+        self.dim = int(self.embed(["dimension probe"]).shape[1])
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        feed = self.tokenizer.encode(texts)
+        return self.session.run([self.output], {n: feed[n] for n in self.inputs})[0]
