@@ -1,0 +1,209 @@
+"""The faiss side of an index: which index type for which size, and the ``faiss.index`` file.
+
+The file is ``MAGIC``, a 4-byte little-endian header length, a JSON header (``generation``,
+``index_type``, ``ntotal``, ``payload_bytes``, ``crc32``) and the ``faiss.serialize_index``
+bytes. ``head -c 300 faiss.index`` shows the header. It is derived data: the vectors live in
+SQLite, so a missing, stale or damaged file is rebuilt or topped up from there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MAGIC = b"QAFAISS1"
+FLAT = "IDMap2,Flat"
+# Past this many passages exact search costs more than it gives (bench/faiss_scale.py: at 100k,
+# 14 ms a query and 146 MB; at 1M, 140 ms and 1.5 GB), while IVF + SQ8 with exact re-ranking
+# keeps recall@10 >= 0.99 at ~1 ms and a quarter of the memory. Back to exact below half of it.
+APPROX_FROM = 100_000
+NPROBE = 32  # IVF lists searched per query; recall@10 >= 0.95 at 100k-1M (bench/faiss_scale.py)
+RERANK = 4  # IVF candidates per wanted hit, re-scored with the exact vectors
+
+
+class IndexFileError(Exception):
+    """``faiss.index`` is missing, truncated or unreadable (the store rebuilds it)."""
+
+
+@dataclass
+class LoadedIndex:
+    index: Any  # a faiss.Index holding vids as ids
+    index_type: str
+    generation: int
+
+
+def choose_type(n: int, current: str | None = None) -> str:
+    """The index type for ``n`` passages; ``current`` is kept while it still fits (hysteresis)."""
+    if n < APPROX_FROM // 2 or (n < APPROX_FROM and (current is None or current == FLAT)):
+        return FLAT
+    nlist = ivf_lists(n)
+    if current and current.startswith("IVF"):
+        have = int(current.split(",")[0][3:])
+        if nlist // 2 <= have <= nlist * 2:
+            return current
+    return f"IVF{nlist},SQ8"
+
+
+def ivf_lists(n: int) -> int:
+    """About 2 * sqrt(n) inverted lists, as a power of two (re-ranking makes up for few)."""
+    return 1 << max(6, round(np.log2(2 * np.sqrt(max(n, 1)))))
+
+
+def is_exact(index_type: str) -> bool:
+    return index_type == FLAT
+
+
+def build(index_type: str, dim: int, vids: np.ndarray, vectors: np.ndarray) -> Any:
+    """A new index of ``index_type`` holding ``vectors`` under ids ``vids`` (trained on them)."""
+    want = training_size(index_type)
+    sample = vectors
+    if want and len(vectors) > want:
+        sample = vectors[np.sort(np.random.default_rng(0).choice(len(vectors), want, False))]
+    index = new_index(index_type, dim, sample if want else None)
+    add(index, vids, vectors)
+    return index
+
+
+def training_size(index_type: str) -> int:
+    """How many vectors to train ``index_type`` on (0: it needs no training)."""
+    if not index_type.startswith("IVF"):
+        return 0
+    return 40 * int(index_type.split(",")[0][3:])
+
+
+def new_index(index_type: str, dim: int, sample: np.ndarray | None = None) -> Any:
+    """An empty index of ``index_type``, trained on ``sample`` if it needs training."""
+    import faiss
+
+    index = faiss.index_factory(dim, index_type, faiss.METRIC_INNER_PRODUCT)
+    if not index.is_trained:
+        if sample is None or not len(sample):
+            raise ValueError(f"a {index_type} index needs vectors to train on")
+        if hasattr(index, "cp"):
+            index.cp.niter = 10
+        index.train(np.ascontiguousarray(sample, dtype=np.float32))
+    return index
+
+
+def add(index: Any, vids: np.ndarray, vectors: np.ndarray) -> None:
+    if len(vids):
+        index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32),
+                           np.ascontiguousarray(vids, dtype=np.int64))
+
+
+def remove(index: Any, vids: np.ndarray) -> None:
+    import faiss
+
+    if len(vids):
+        index.remove_ids(faiss.IDSelectorBatch(np.ascontiguousarray(vids, dtype=np.int64)))
+
+
+def search(index: Any, index_type: str, queries: np.ndarray, k: int,
+           allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(scores, vids)`` of the ``k`` nearest, ``-1`` in empty slots. For IVF, ``k`` should
+    already include the re-ranking margin."""
+    import faiss
+
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    keep = []
+    if is_exact(index_type):
+        params = None
+        if allowed is not None:
+            sel = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+            params = faiss.SearchParameters(sel=sel)
+            keep.append(sel)
+    else:
+        params = faiss.SearchParametersIVF(nprobe=NPROBE)
+        if allowed is not None:
+            sel = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+            params.sel = sel
+            keep.append(sel)
+    threads = faiss.omp_get_max_threads()
+    if len(queries) < 16:  # threads cost more than they give for a few queries on a busy box
+        faiss.omp_set_num_threads(1)
+    try:
+        scores, ids = index.search(queries, k, params=params)
+    finally:
+        faiss.omp_set_num_threads(threads)
+    scores[ids < 0] = -np.inf
+    return scores.astype(np.float32, copy=False), ids.astype(np.int64, copy=False)
+
+
+def save(index: Any, index_type: str, generation: int, path: Path) -> None:
+    """Write ``index`` atomically (temp file, fsync, ``os.replace``)."""
+    import faiss
+
+    payload = faiss.serialize_index(index)
+    header = json.dumps({
+        "generation": generation, "index_type": index_type, "ntotal": int(index.ntotal),
+        "payload_bytes": int(payload.nbytes), "crc32": zlib.crc32(memoryview(payload)),
+    }).encode()
+    atomic_write(path, [MAGIC + struct.pack("<I", len(header)) + header, memoryview(payload)])
+
+
+def atomic_write(path: Path, parts: list) -> None:
+    """Write ``parts`` to ``path`` so readers see the old file or the whole new one."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as fh:
+            for part in parts:
+                fh.write(part)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def read_header(path: Path) -> dict:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(MAGIC) + 4)
+            if len(head) < len(MAGIC) + 4 or not head.startswith(MAGIC):
+                raise IndexFileError(f"{path} is not a faiss index written by this program")
+            (size,) = struct.unpack("<I", head[len(MAGIC):])
+            header = json.loads(fh.read(size))
+    except FileNotFoundError:
+        raise IndexFileError(f"{path} is missing") from None
+    except (OSError, ValueError, struct.error) as exc:
+        raise IndexFileError(f"{path} is unreadable ({exc})") from None
+    header["offset"] = len(MAGIC) + 4 + size
+    return header
+
+
+def load(path: Path) -> LoadedIndex:
+    """Read ``faiss.index``; :class:`IndexFileError` if it is missing, truncated or damaged."""
+    import faiss
+
+    header = read_header(path)
+    try:
+        payload = np.fromfile(path, dtype=np.uint8, offset=header["offset"])
+    except (OSError, ValueError) as exc:
+        raise IndexFileError(f"{path} is unreadable ({exc})") from None
+    if payload.nbytes != header.get("payload_bytes"):
+        raise IndexFileError(f"{path} is truncated ({payload.nbytes} of "
+                             f"{header.get('payload_bytes')} bytes)")
+    if zlib.crc32(memoryview(payload)) != header.get("crc32"):
+        raise IndexFileError(f"{path} is damaged (checksum mismatch)")
+    try:
+        index = faiss.deserialize_index(payload)
+    except RuntimeError as exc:
+        raise IndexFileError(f"{path} is unreadable ({str(exc).splitlines()[0]})") from None
+    return LoadedIndex(index=index, index_type=str(header["index_type"]),
+                       generation=int(header["generation"]))

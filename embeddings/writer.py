@@ -1,0 +1,213 @@
+"""Writing to an index: batches of article upserts and removals, one SQLite transaction each.
+
+A committed batch bumps the generation, then updates the writer's in-memory faiss index and the
+manifest. ``faiss.index`` itself is saved when the store closes (or heals on the next open).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from corpus.models import Article, Passage
+from embeddings import database as db
+from embeddings import faiss_index as fx
+from embeddings.errors import IndexStoreError
+
+if TYPE_CHECKING:
+    from embeddings.store import IndexStore
+
+
+def sqlite_error(exc: sqlite3.Error, path: Path) -> IndexStoreError:
+    """A one-line, actionable error for a failed SQLite operation on the index in ``path``."""
+    text = str(exc)
+    if "full" in text:
+        return IndexStoreError(f"the disk holding the index {path} is full ({text}): free some "
+                               "space or choose another --index; what was committed is kept")
+    if "readonly" in text or "read-only" in text:
+        return IndexStoreError(f"index {path} is read-only: make the folder writable or choose "
+                               "another with --index")
+    if "locked" in text or "busy" in text:
+        return IndexStoreError(f"index {path} is busy ({text}): another process holds it; retry "
+                               "when it is done")
+    if "unable to open" in text:
+        return IndexStoreError(f"cannot open the index database in {path} ({text}): check the "
+                               "folder's permissions")
+    return IndexStoreError(f"index database error in {path}: {text}")
+
+
+class Batch:
+    """The changes of one transaction. Made by :meth:`StoreWriter.batch`."""
+
+    def __init__(self, conn: sqlite3.Connection, generation: int, dim: int) -> None:
+        self._conn = conn
+        self.generation = generation
+        self.dim = dim
+        self.added_vids: list[int] = []
+        self.added_vectors: list[np.ndarray] = []
+        self.removed_vids: list[int] = []
+        self.changed = False
+
+    def content_hash(self, article_id: str) -> str | None:
+        row = self._conn.execute("SELECT content_hash FROM articles WHERE id = ?",
+                                 (article_id,)).fetchone()
+        return row[0] if row else None
+
+    def upsert(self, article: Article, passages: Sequence[Passage], vectors: np.ndarray) -> None:
+        """Store ``article`` with its passages and their vectors, replacing any earlier version."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.shape != (len(passages), self.dim):
+            raise ValueError(f"expected {len(passages)} vectors of dimension {self.dim}, got "
+                             f"{vectors.shape}")
+        conn = self._conn
+        self._drop_passages([article.id])
+        conn.execute(
+            f"INSERT INTO articles({db.ARTICLE_COLUMNS}, generation, indexed_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+            "title=excluded.title, text=excluded.text, source=excluded.source, "
+            "site=excluded.site, published=excluded.published, url=excluded.url, "
+            "path=excluded.path, content_hash=excluded.content_hash, "
+            "generation=excluded.generation, indexed_at=excluded.indexed_at",
+            (article.id, article.title, article.text, article.source, article.site,
+             article.published.isoformat() if article.published else None, article.url,
+             article.path, article.content_hash, self.generation, db.now().isoformat()))
+        vids = []
+        for p in passages:
+            if p.article_id != article.id or article.text[p.start:p.end] != p.text:
+                raise ValueError(f"passage {p.id} does not belong to article {article.id}")
+            (vid,) = conn.execute(
+                'INSERT INTO passages(id, article_id, idx, start, "end", text, sentences, '
+                "generation) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING vid",
+                (p.id, p.article_id, p.index, p.start, p.end, p.text,
+                 db.sentences_json(p.sentences), self.generation)).fetchone()
+            vids.append(vid)
+        conn.executemany("INSERT INTO vectors(vid, vector) VALUES (?, ?)",
+                         [(v, db.to_blob(x)) for v, x in zip(vids, vectors, strict=True)])
+        self.added_vids += vids
+        self.added_vectors.append(vectors)
+        self.changed = True
+
+    def update_metadata(self, article: Article) -> None:
+        """Refresh an unchanged article's path and metadata (no re-embedding)."""
+        n = self._conn.execute(
+            "UPDATE articles SET path = ?, url = ?, site = ? WHERE id = ? AND "
+            "(path IS NOT ? OR url IS NOT ? OR site IS NOT ?)",
+            (article.path, article.url, article.site, article.id, article.path, article.url,
+             article.site)).rowcount
+        self.changed = self.changed or n > 0
+
+    def remove(self, article_ids: Sequence[str]) -> int:
+        """Remove these articles and their passages; returns how many were stored."""
+        ids = list(article_ids)
+        self._drop_passages(ids)
+        n = 0
+        for i in range(0, len(ids), 900):
+            part = ids[i:i + 900]
+            marks = ",".join("?" * len(part))
+            n += self._conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", part).rowcount
+        self.changed = self.changed or n > 0
+        return n
+
+    def touch_file(self, path: str, size: int, mtime_ns: int, recipe: str | None = None) -> None:
+        """Record that every article of file ``path`` (this size and mtime, read the way
+        ``recipe`` says) is stored, so an unchanged file need not be read again."""
+        self._conn.execute("INSERT INTO files(path, size, mtime_ns, recipe) VALUES (?, ?, ?, ?) "
+                           "ON CONFLICT(path) DO UPDATE SET size=excluded.size, "
+                           "mtime_ns=excluded.mtime_ns, recipe=excluded.recipe",
+                           (path, size, mtime_ns, recipe))
+        self.changed = True
+
+    def forget_files(self, paths: Sequence[str]) -> None:
+        self._conn.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in paths])
+
+    def _drop_passages(self, article_ids: Sequence[str]) -> None:
+        for i in range(0, len(article_ids), 900):
+            part = list(article_ids[i:i + 900])
+            marks = ",".join("?" * len(part))
+            vids = [r[0] for r in self._conn.execute(
+                f"SELECT vid FROM passages WHERE article_id IN ({marks})", part)]
+            if vids:
+                self._conn.executemany("INSERT OR REPLACE INTO removed(vid, generation) "
+                                       "VALUES (?, ?)", [(v, self.generation) for v in vids])
+                self._conn.execute(f"DELETE FROM passages WHERE article_id IN ({marks})", part)
+                self.removed_vids += vids
+                self.changed = True
+
+
+class StoreWriter:
+    """The write side of a store opened with ``writable=True`` (``store.writer``)."""
+
+    def __init__(self, store: IndexStore) -> None:
+        self.store = store
+
+    @contextmanager
+    def batch(self) -> Iterator[Batch]:
+        """One transaction: commit on success (generation + 1), roll back on any error."""
+        store, conn = self.store, self.store._conn
+        with store._mutex:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                batch = Batch(conn, db.generation(conn) + 1, store.dim)
+            except sqlite3.Error as exc:
+                raise sqlite_error(exc, store.path) from None
+            try:
+                yield batch
+                if not batch.changed:
+                    conn.execute("ROLLBACK")
+                    return
+                db.set_meta(conn, generation=batch.generation, updated=db.now().isoformat())
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise sqlite_error(exc, store.path) from None
+                raise
+            self._apply(batch)
+        self.write_manifest()
+
+    def _apply(self, batch: Batch) -> None:
+        store = self.store
+        store._index_gen = -1  # until the update below is complete
+        fx.remove(store._index, np.asarray(batch.removed_vids, dtype=np.int64))
+        vectors = (np.concatenate(batch.added_vectors) if batch.added_vectors
+                   else np.empty((0, store.dim), np.float32))
+        vids = np.asarray(batch.added_vids, dtype=np.int64)
+        keep = ~np.isin(vids, np.asarray(batch.removed_vids, dtype=np.int64))  # added, then gone
+        fx.add(store._index, vids[keep], vectors[keep])
+        store._index_gen = batch.generation
+
+    def upsert(self, article: Article, passages: Sequence[Passage], vectors: np.ndarray) -> None:
+        with self.batch() as b:
+            b.upsert(article, passages, vectors)
+
+    def remove(self, article_ids: Sequence[str]) -> int:
+        with self.batch() as b:
+            return b.remove(article_ids)
+
+    def maintain(self) -> None:
+        """Switch the faiss index type if the corpus has outgrown (or shrunk below) it."""
+        store = self.store
+        n = int(store._index.ntotal)
+        wanted = fx.choose_type(n, store.index_type)
+        if wanted != store.index_type:
+            store.rebuild_faiss(wanted)
+            self.write_manifest()
+
+    def write_manifest(self) -> None:
+        try:
+            data = self.store.manifest.model_dump_json(indent=2).encode() + b"\n"
+            fx.atomic_write(self.store.path / "manifest.json", [data])
+        except OSError as exc:
+            raise IndexStoreError(f"cannot write {self.store.path / 'manifest.json'} "
+                                  f"({exc.strerror}): check the folder's space and permissions"
+                                  ) from None
+
+    def file_stamps(self) -> dict[str, tuple[int, int]]:
+        return {p: (s, m) for p, s, m in self.store._conn.execute(
+            "SELECT path, size, mtime_ns FROM files")}

@@ -1,0 +1,56 @@
+"""``qa info``: what the index holds."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("info", help="show what the index holds",
+                                   description="Articles, passages, model, index type, size on "
+                                   "disk and last update of the index.")
+    parser.add_argument("--index", metavar="DIR",
+                        help="index folder (default: $QA_INDEX, else the per-user data folder)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def run(args: argparse.Namespace) -> int:
+    from qa.config import open_index
+    from qa.models import IndexInfo
+
+    store = open_index(args.index)
+    try:
+        info = IndexInfo(**store.info())
+    finally:
+        store.close()
+    if args.json:
+        print(info.model_dump_json())
+        return 0
+    kind = "exact" if info.index_type.endswith("Flat") else "approximate"
+    dates = (f"{info.earliest} to {info.latest}" if info.earliest else "unknown")
+    rows = [
+        ("index", info.path),
+        ("articles", f"{info.articles:,}"),
+        ("passages", f"{info.passages:,}"),
+        ("model", f"{info.model} ({info.dim}-dim)"),
+        ("index type", f"{info.index_type} ({kind})"),
+        ("size on disk", _size(info.size_bytes)),
+        ("last update", info.updated.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+         if info.updated else "never"),
+        ("published", dates),
+        ("sources", ", ".join(info.sources) or "none named"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    return 0

@@ -1,0 +1,220 @@
+"""The producer side of indexing: a thread that reads files, drops what the index already has,
+chunks the rest and queues it, in order, for the encoder."""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from corpus import load_file
+from corpus.models import Article, Passage
+
+log = logging.getLogger("qa")
+
+MAX_AHEAD = 20_000  # passages read and chunked but not yet embedded
+
+
+@dataclass
+class Work:
+    """An article to embed: ``status`` is ``added`` or ``updated``."""
+
+    article: Article
+    passages: list[Passage]
+    status: str
+    articles: int = 1
+
+
+@dataclass
+class Unchanged:
+    """Articles already stored as they are; ``moved`` ones need their path or URL updated."""
+
+    count: int
+    moved: list[Article] = field(default_factory=list)
+
+    @property
+    def articles(self) -> int:
+        return self.count
+
+
+@dataclass
+class FileDone:
+    """Every article of this file is queued: once they are committed, so is the file's stamp."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    recipe: str
+    articles: int = 0
+
+
+@dataclass
+class Done:
+    articles: int = 0
+
+
+class Reader:
+    """Reads ``files`` (``(root, file)`` pairs) in a thread; :meth:`get` yields work items."""
+
+    def __init__(self, store, files: list[tuple[Path, Path]], *,
+                 fields: Mapping[str, str] | None, chunk: Callable[[Article], list[Passage]],
+                 recipe: dict | None = None) -> None:
+        self._store = store
+        self._files = files
+        self._fields = dict(fields) if fields else None
+        self._chunk = chunk
+        self.recipe = json.dumps({"fields": self._fields, **(recipe or {})}, sort_keys=True)
+        self._queue: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self._cond = threading.Condition()
+        self._ahead = 0
+        self._thread: threading.Thread | None = None
+        self.queued_passages = 0
+        self.bytes_total = 0
+        self.bytes_done = 0
+        self.finished = False
+        self.articles_seen = 0
+        self.skipped_files: set[str] = set()  # unchanged (not re-read) or unreadable: kept
+        self.parsed: dict[str, set[str]] = {}  # file -> ids of the articles read from it
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="qa-index-reader", daemon=True)
+        self._thread.start()
+
+    def get(self, timeout: float | None) -> object | None:
+        """The next item, or ``None`` if none came within ``timeout`` seconds. Re-raises an
+        error of the reading thread."""
+        try:
+            item = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def consumed(self, passages: int) -> None:
+        with self._cond:
+            self._ahead -= passages
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        self._stop.set()
+        with self._cond:
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def total_estimate(self) -> int | None:
+        if self.finished:
+            return self.queued_passages
+        if self.bytes_done and self.bytes_total:
+            return round(self.queued_passages * self.bytes_total / self.bytes_done)
+        return None
+
+    # -- the thread ------------------------------------------------------------------------
+    def _run(self) -> None:
+        lookup = self._store.lookup()
+        try:
+            stamps = lookup.file_stamps()
+            todo = []
+            for _root, file in self._files:
+                stat = file.stat()
+                key = str(file)
+                if stamps.get(key) == (stat.st_size, stat.st_mtime_ns, self.recipe):
+                    self.skipped_files.add(key)
+                    n = lookup.count_articles(key)
+                    self.articles_seen += n
+                    self._put(Unchanged(n))
+                else:
+                    todo.append((file, stat))
+                    self.bytes_total += stat.st_size
+            seen: set[str] = set()
+            for file, stat in todo:
+                if self._stop.is_set():
+                    return
+                self._read(file, stat, lookup, seen)
+                self.bytes_done += stat.st_size
+            self.finished = True
+            self._queue.put(Done())
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            self._queue.put(exc)
+        finally:
+            lookup.close()
+
+    def _read(self, file: Path, stat, lookup, seen: set[str]) -> None:
+        key = str(file)
+        unreadable = []
+
+        def on_skip(where: str, reason: str) -> None:
+            if where == key:
+                unreadable.append(reason)
+            log.warning("skipped %s: %s", where, reason)
+
+        ids = self.parsed.setdefault(key, set())
+        unchanged = Unchanged(0)
+        for article in load_file(file, fields=self._fields, on_skip=on_skip):
+            if self._stop.is_set():
+                return
+            if article.id in seen:
+                log.warning("skipped an article in %s: same id as an earlier one (%s)", key,
+                            article.title[:60])
+                continue
+            seen.add(article.id)
+            ids.add(article.id)
+            self.articles_seen += 1
+            stored = lookup.article_meta(article.id)
+            if stored and stored[0] == article.content_hash:
+                unchanged.count += 1
+                if tuple(stored[1:]) != (article.path, article.url, article.site):
+                    unchanged.moved.append(article)
+                continue
+            if unchanged.count:
+                self._put(unchanged)
+                unchanged = Unchanged(0)
+            passages = self._chunk(article)
+            self._put(Work(article, passages, "updated" if stored else "added"))
+        if unchanged.count:
+            self._put(unchanged)
+        if unreadable:
+            self.skipped_files.add(key)
+            self.parsed.pop(key, None)
+        else:
+            self._put(FileDone(key, stat.st_size, stat.st_mtime_ns, self.recipe))
+
+    def _put(self, item) -> None:
+        n = len(item.passages) if isinstance(item, Work) else 0
+        with self._cond:
+            while self._ahead > MAX_AHEAD and not self._stop.is_set():
+                self._cond.wait(0.5)
+            self._ahead += n
+        self.queued_passages += n
+        self._queue.put(item)
+
+    # -- pruning ---------------------------------------------------------------------------
+    def stale_ids(self, store, roots: list[Path]) -> list[str]:
+        """Stored articles under ``roots`` that this run did not find (their file is gone, or
+        they are no longer in it). Articles of files skipped as unchanged or unreadable stay."""
+        lookup = store.lookup()
+        try:
+            stale = []
+            for root in roots:
+                for aid, path in lookup.articles_under(str(root)):
+                    if path in self.skipped_files:
+                        continue
+                    if path not in self.parsed or aid not in self.parsed[path]:
+                        stale.append(aid)
+            return sorted(set(stale))
+        finally:
+            lookup.close()
+
+    def vanished_files(self, store, roots: list[Path]) -> list[str]:
+        present = {str(f) for _, f in self._files}
+        lookup = store.lookup()
+        try:
+            return [p for root in roots for p in lookup.files_under(str(root)) if p not in present]
+        finally:
+            lookup.close()

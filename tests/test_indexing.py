@@ -1,0 +1,103 @@
+"""``qa.indexing.index_paths`` with the real model on the five sample articles."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+
+import pytest
+
+from corpus import sample_path
+from embeddings import IndexStore, load_encoder
+from qa.config import default_index_dir, open_index
+from qa.indexing import index_paths
+
+pytestmark = pytest.mark.slow
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return load_encoder()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, encoder):
+    """The samples copied to a folder of their own and indexed once."""
+    root = tmp_path_factory.mktemp("indexing")
+    shutil.copytree(sample_path(), root / "articles")
+    summary = index_paths([root / "articles"], root / "index", encoder=encoder)
+    return root, summary
+
+
+def test_first_run_embeds_everything_and_answers(built, encoder):
+    root, summary = built
+    assert (summary.added, summary.updated, summary.removed, summary.unchanged) == (5, 0, 0, 0)
+    with IndexStore.open(root / "index") as store:
+        m = store.manifest
+        assert (m.articles, m.passages, m.dim) == (5, summary.passages, 384)
+        assert m.model == "sentence-transformers/all-MiniLM-L6-v2"
+        assert m.weights_sha256 == encoder.weights_sha256
+        passages = list(store.iter_passages())
+        assert max(encoder.count_tokens([p.text for p in passages])) <= encoder.max_tokens
+        query = encoder.encode_query("How many Turkish soldiers were killed in Idlib?")
+        scores, vids = store.search(query, 3)
+        top = store.passages(vids[0])
+        assert scores[0, 0] > 0.4
+        assert any("soldier" in p.text.lower() or "troops" in p.text.lower() for p in top)
+
+
+def test_second_run_embeds_nothing(built, tmp_path):
+    root, _ = built
+    shutil.copytree(root / "index", tmp_path / "index")
+    fresh = load_encoder()  # a model that is never loaded proves nothing was embedded
+    again = index_paths([root / "articles"], tmp_path / "index", encoder=fresh)
+    assert (again.added, again.updated, again.unchanged, again.passages) == (0, 0, 5, 0)
+    for f in (root / "articles").iterdir():  # new mtimes: files are re-read, hashes still match
+        os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10**9))
+    again = index_paths([root / "articles"], tmp_path / "index", encoder=fresh)
+    assert (again.added, again.updated, again.unchanged, again.passages) == (0, 0, 5, 0)
+    assert not fresh.loaded
+
+
+def test_changed_file_is_reembedded_and_pruning(tmp_path, encoder):
+    articles, index = tmp_path / "articles", tmp_path / "index"
+    shutil.copytree(sample_path(), articles)
+    first = index_paths([articles], index, encoder=encoder)
+    assert first.added == 5
+    files = sorted(articles.iterdir())
+    with IndexStore.open(index) as before:
+        old_vids = {p.vid for p in before.iter_passages()}
+    text = files[0].read_text(encoding="utf-8")
+    files[0].write_text(text + "\n\nThe zebra orchestra played a concert in Helsinki on "
+                        "Tuesday evening.\n", encoding="utf-8")
+    files[1].unlink()
+    s = index_paths([articles], index, encoder=encoder)
+    assert (s.added, s.updated, s.removed, s.unchanged) == (0, 1, 0, 3)
+    assert s.passages > 0
+    s = index_paths([articles], index, encoder=encoder, prune=True)
+    assert (s.added, s.updated, s.removed, s.unchanged, s.passages) == (0, 0, 1, 4, 0)
+    with IndexStore.open(index) as store:
+        assert store.manifest.articles == 4
+        vids = {p.vid for p in store.iter_passages()}
+        assert store._index.ntotal == len(vids)
+        _, hit = store.search(encoder.encode_query("zebra orchestra concert in Helsinki"), 1)
+        top = store.passages(hit[0])[0]
+        assert "zebra orchestra" in top.text and top.vid not in old_vids
+    conn = sqlite3.connect(index / "store.sqlite")
+    assert conn.execute("SELECT count(*) FROM files").fetchone()[0] == 4
+    conn.close()
+
+
+def test_open_index_builds_samples_on_first_use(tmp_path, monkeypatch, built):
+    monkeypatch.setenv("QA_INDEX", str(tmp_path / "auto"))
+    assert default_index_dir() == tmp_path / "auto"
+    said = []
+    store = open_index(announce=said.append)
+    assert store.manifest.articles == 5 and store.writable is False
+    store.close()
+    assert "building one from the 5 bundled sample articles" in said[0]
+    said.clear()
+    open_index(announce=said.append).close()
+    assert said == []
