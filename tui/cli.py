@@ -1,0 +1,50 @@
+"""``qa chat``: the terminal chat (registered through the ``qa.commands`` entry points)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "chat", help="chat with the articles in the terminal",
+        description="A terminal chat over the index: ask questions, follow up, and open each "
+        "answer's sources with the quoted sentence highlighted. With no index yet, it builds one "
+        "from the bundled sample articles.")
+    parser.add_argument("--index", metavar="DIR",
+                        help="the index folder (default: $QA_INDEX or the user data folder)")
+    parser.add_argument("--model", metavar="M",
+                        help="embedding model name or folder (default: the index's own)")
+    parser.add_argument("--theme", metavar="NAME",
+                        help="colour theme (default: tokyo-night; ctrl+p switches)")
+    parser.add_argument("--export-dir", metavar="DIR",
+                        help="where ctrl+s writes the conversation (default: the current folder)")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from qa.cli import UsageError
+    from tui.app import create_app
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    app = create_app(index=args.index, model=args.model, export_dir=args.export_dir,
+                     theme=args.theme)
+    if args.theme and args.theme not in app.available_themes:
+        names = ", ".join(sorted(app.available_themes))
+        raise UsageError(f"no theme {args.theme!r}: choose one of {names}")
+    # Log records would write over the screen: keep them quiet while the app runs.
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    for h in handlers:
+        root.removeHandler(h)
+    root.addHandler(logging.NullHandler())
+    try:
+        app.run()
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        app.close_assistant()
+    return app.return_code or 0
