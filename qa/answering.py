@@ -1,0 +1,143 @@
+"""Extractive answers: score the sentences of the top passages, answer with the best one or two,
+cite each with its exact offsets, and refuse when confidence is low.
+
+A sentence's score is a linear mix of features (its own cosine to the question, the idf-weighted
+share of the question's terms it contains, its passage's retrieval score, whether it holds the
+kind of thing asked for...). The confidence is a logistic function of the best sentence's
+features. The weights come from SQuAD v1.1 dev, even-numbered articles only (grid search:
+``python -m bench squad --part dev --fit``); the confidence and its threshold from the dev
+quarter of out-of-corpus SQuAD questions (``python -m bench refusal --fit``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.question import Question
+from qa.retrieval import Candidate
+from qa.terms import terms
+
+PASSAGES = 5          # passages whose sentences are scored
+SHORT_WORDS = 6       # sentences with fewer words are usually headlines or captions
+
+# Sentence score weights, by feature (see FEATURES).
+FEATURES = ("dense", "lexical", "context", "passage", "type", "short")
+# Fitted by grid search for top-1 accuracy on SQuAD dev, except "context" (follow-ups only: set
+# so that naming the person "he" refers to outweighs one extra matching word).
+WEIGHTS = np.array([0.5, 0.5, 0.3, 1.0, 0.2, -0.3], dtype=np.float32)
+# A second sentence joins the answer when it scores this close to the best: on SQuAD dev, 37%
+# of answers get two sentences and accuracy goes from 0.72 (one) to 0.79.
+SECOND_RATIO = 0.93
+# Confidence: sigmoid(CONF_BIAS + CONF_WEIGHTS . [best score, best dense, best lexical,
+# top passage dense, margin to the second article's best sentence])
+CONF_WEIGHTS = np.array([0.429, 4.646, 4.541, 4.527, 2.951], dtype=np.float32)
+CONF_BIAS = -8.829
+# found = confidence >= THRESHOLD. On SQuAD dev (out-of-corpus half) 0.15 refuses 86% of the
+# out-of-corpus questions at 96% precision, and under 3% of the answerable ones.
+THRESHOLD = 0.15
+
+
+@dataclass
+class Sentence:
+    """A candidate answer sentence: ``article.text[start:end] == text``."""
+
+    passage: object        # StoredPassage
+    rank: int              # its passage's rank in the retrieval
+    start: int
+    end: int
+    text: str
+    features: np.ndarray | None = None
+    score: float = 0.0
+    vector: np.ndarray | None = None
+
+    @property
+    def article_id(self) -> str:
+        return self.passage.article_id
+
+
+def candidate_sentences(cands: list[Candidate], m: int = PASSAGES) -> list[Sentence]:
+    """The sentences of the top ``m`` passages, each once (neighbouring passages overlap)."""
+    seen: set[tuple[str, int, int]] = set()
+    out: list[Sentence] = []
+    for rank, c in enumerate(cands[:m]):
+        p = c.passage
+        for s in p.sentences:
+            key = (p.article_id, s.start, s.end)
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(Sentence(p, rank, s.start, s.end, p.text[s.start - p.start:s.end - p.start]))
+    return out
+
+
+def featurize(question: Question, qvec: np.ndarray | None, sentences: list[Sentence],
+              cands: list[Candidate], idf, vectors: np.ndarray | None) -> None:
+    """Fill ``features`` of each sentence. ``idf(term)``; ``vectors`` aligned with sentences."""
+    q_idf = {t: idf(t) for t in set(question.terms)}
+    q_total = sum(q_idf.values()) or 1.0
+    c_idf = {t: idf(t) for t in set(question.context_terms)}
+    c_total = sum(c_idf.values()) or 1.0
+    best = max((c.score for c in cands), default=0.0) or 1.0
+    for i, s in enumerate(sentences):
+        s_terms = set(terms(s.text))
+        dense = float(vectors[i] @ qvec) if vectors is not None and qvec is not None else 0.0
+        if vectors is not None:
+            s.vector = vectors[i]
+        lexical = sum(w for t, w in q_idf.items() if t in s_terms) / q_total
+        context = sum(w for t, w in c_idf.items() if t in s_terms) / c_total if c_idf else 0.0
+        if question.referent_terms:  # naming the person "he" stands for is what counts most
+            context = max(0.5 * context, float(any(t in s_terms for t in question.referent_terms)))
+        passage = cands[s.rank].score / best
+        kind = question.type_match(s.text)
+        short = float(len(s.text.split()) < SHORT_WORDS)
+        s.features = np.array([dense, lexical, context, passage, kind, short], dtype=np.float32)
+
+
+def rank(sentences: list[Sentence], weights: np.ndarray = WEIGHTS) -> list[Sentence]:
+    for s in sentences:
+        s.score = float(s.features @ weights)
+    return sorted(sentences, key=lambda s: -s.score)
+
+
+def confidence_features(ranked: list[Sentence], cands: list[Candidate]) -> np.ndarray:
+    if not ranked:
+        return np.zeros(len(CONF_WEIGHTS), dtype=np.float32)
+    best = ranked[0]
+    other = next((s.score for s in ranked[1:] if s.article_id != best.article_id), 0.0)
+    return np.array([best.score, best.features[0], best.features[1],
+                     max(c.dense for c in cands), best.score - other], dtype=np.float32)
+
+
+def confidence(ranked: list[Sentence], cands: list[Candidate]) -> float:
+    if not ranked:
+        return 0.0
+    z = float(CONF_BIAS + confidence_features(ranked, cands) @ CONF_WEIGHTS)
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def pick(ranked: list[Sentence], ratio: float = SECOND_RATIO, most: int = 2) -> list[Sentence]:
+    """The best sentence, and the next ones scoring within ``ratio`` of it (up to ``most``),
+    in reading order when they come from the same article."""
+    if not ranked:
+        return []
+    chosen = [ranked[0]]
+    top = ranked[0].score
+    for s in ranked[1:]:
+        if len(chosen) >= most or s.score < ratio * top:
+            break
+        if any(_same(s, c) for c in chosen):
+            continue
+        chosen.append(s)
+    return sorted(chosen, key=lambda s: (ranked.index(s) if s.article_id != chosen[0].article_id
+                                         else -1, s.start)) if len(chosen) > 1 else chosen
+
+
+def _same(a: Sentence, b: Sentence) -> bool:
+    if a.text.strip() == b.text.strip():
+        return True
+    if a.vector is not None and b.vector is not None:
+        return float(a.vector @ b.vector) >= 0.95
+    return False

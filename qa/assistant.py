@@ -1,0 +1,210 @@
+"""The public API: ``Assistant.open()`` then ``search``, ``ask``, ``chat``, ``article``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from corpus.models import Article
+from qa import answering, evidence
+from qa.conversation import Conversation, context_for
+from qa.errors import ArticleNotFound, QuestionError
+from qa.lexical import LexicalIndex
+from qa.models import Answer, Hit, IndexInfo
+from qa.question import MAX_CHARS, Question
+from qa.retrieval import Candidate, Retriever
+from qa.sentence_vectors import SentenceVectors
+
+MAX_K = 100
+WARM_FILL = 2_000  # warm_up() embeds missing sentence vectors of indexes up to this size
+RELATED = 3
+NOT_COVERED = "The articles do not cover this question."
+NO_MATCH = "No indexed article matches the filters given (source or dates)."
+
+
+def check_question(text: str, what: str = "question") -> str:
+    """The question stripped; :class:`QuestionError` if it is empty or too long."""
+    text = (text or "").strip()
+    if not text:
+        raise QuestionError(f"the {what} is empty: give some words to look for")
+    if len(text) > MAX_CHARS:
+        raise QuestionError(f"the {what} is {len(text)} characters long; keep it under "
+                            f"{MAX_CHARS}")
+    return text
+
+
+def check_k(k: int) -> int:
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
+        raise QuestionError(f"k must be a whole number from 1 to {MAX_K}, not {k!r}")
+    return k
+
+
+class Assistant:
+    """Answers questions from one index. Opening is fast; the model loads on first use (or on
+    :meth:`warm_up`). Safe to call from one thread at a time per method; UIs run it in a worker.
+    """
+
+    def __init__(self, store, *, encoder=None, model: str | None = None) -> None:
+        self.store = store
+        self._model = model
+        self._encoder = encoder
+        self._lock = threading.RLock()
+        self.lexical = LexicalIndex.for_store(store)
+        self._lexical_gen = int(store.manifest.generation)
+        self.retriever = Retriever(store, self.lexical,
+                                   sentence_vectors=lambda: self.sentence_vectors)
+        self._sentences: SentenceVectors | None = None
+        self._articles: OrderedDict[str, Article] = OrderedDict()
+
+    @classmethod
+    def open(cls, index: str | Path | None = None, *, model: str | None = None) -> Assistant:
+        """The assistant for ``index`` (default: ``$QA_INDEX`` or the user's data folder,
+        built from the bundled samples on first use)."""
+        from qa.config import open_index
+
+        return cls(open_index(index, model=model), model=model)
+
+    # -- the model -------------------------------------------------------------------------
+    @property
+    def encoder(self):
+        with self._lock:
+            if self._encoder is None:
+                from embeddings.encoder import load_encoder
+
+                encoder = load_encoder(self._model or self.store.manifest.model)
+                self.store.check_model(encoder.name, encoder.dim, encoder.weights_sha256)
+                self._encoder = encoder
+            return self._encoder
+
+    @property
+    def sentence_vectors(self) -> SentenceVectors:
+        with self._lock:
+            if self._sentences is None:
+                self._sentences = SentenceVectors(self.encoder, getattr(self.store, "path", None))
+            return self._sentences
+
+    def warm_up(self) -> None:
+        """Load the model now (UIs call this in a worker so the first question is quick), and
+        on a small index embed any sentences not embedded yet."""
+        encoder = self.encoder
+        if hasattr(encoder, "warm_up"):
+            encoder.warm_up()
+        encoder.encode_query("warm up")
+        if self.store.manifest.passages <= WARM_FILL:
+            self.sentence_vectors.fill(self.store.iter_passages())
+
+    def _fresh(self) -> None:
+        """Pick up writes made to the index since it was opened."""
+        gen = int(self.store.manifest.generation)
+        if gen != self._lexical_gen:
+            with self._lock:
+                self.lexical = LexicalIndex.for_store(self.store)
+                self.retriever.lexical = self.lexical
+                self._lexical_gen = gen
+                self._articles.clear()
+
+    # -- reading ---------------------------------------------------------------------------
+    def info(self) -> IndexInfo:
+        return IndexInfo.model_validate(self.store.info())
+
+    def article(self, article_id: str) -> Article:
+        found = self._article(article_id)
+        if found is None:
+            raise ArticleNotFound(f"no article with id {article_id!r} in the index: take ids "
+                                  "from a hit or a citation")
+        return found
+
+    def _article(self, article_id: str) -> Article | None:
+        if article_id in self._articles:
+            self._articles.move_to_end(article_id)
+            return self._articles[article_id]
+        found = self.store.article(article_id)
+        if found is not None:
+            self._articles[article_id] = found
+            while len(self._articles) > 64:
+                self._articles.popitem(last=False)
+        return found
+
+    def _allowed(self, source, published_from, published_to) -> np.ndarray | None:
+        if source is None and published_from is None and published_to is None:
+            return None
+        for d in (published_from, published_to):
+            if d is not None and not isinstance(d, dt.date):
+                raise QuestionError(f"dates must be datetime.date values, not {d!r}")
+        return self.store.vids_matching(source=source, published_from=published_from,
+                                        published_to=published_to)
+
+    def search(self, query: str, k: int = 5, *, source: str | None = None,
+               published_from: dt.date | None = None, published_to: dt.date | None = None
+               ) -> list[Hit]:
+        """The ``k`` best passages for ``query``, near-duplicates collapsed."""
+        query = check_question(query, "query")
+        check_k(k)
+        self._fresh()
+        allowed = self._allowed(source, published_from, published_to)
+        qvec = self.encoder.encode_query(query)
+        return [hit(c) for c in self.retriever.retrieve(query, qvec, k, allowed=allowed)]
+
+    def ask(self, question: str, *, history: Sequence[Answer] | None = None,
+            source: str | None = None, published_from: dt.date | None = None,
+            published_to: dt.date | None = None) -> Answer:
+        """Answer ``question`` from the articles, citing the sentences it rests on.
+        ``history``: earlier answers of the conversation, oldest first."""
+        question = check_question(question)
+        self._fresh()
+        allowed = self._allowed(source, published_from, published_to)
+        rewritten, context, referent = context_for(question, history)
+        q = Question.parse(question, context, referent)
+        query = f"{rewritten} {context}".strip()
+        qvec = self.encoder.encode_query(query)
+        cands = self.retriever.retrieve(query, qvec, answering.PASSAGES + RELATED,
+                                        allowed=allowed,
+                                        terms_for_rerank=q.terms + q.referent_terms)
+        return self.answer(question, q, qvec, cands, filtered=allowed is not None)
+
+    def answer(self, text: str, q: Question, qvec: np.ndarray, cands: list[Candidate],
+               *, filtered: bool = False) -> Answer:
+        """The answer to ``q`` from retrieved candidates (the second half of :meth:`ask`)."""
+        if not cands:
+            return Answer(question=text, found=False, confidence=0.0,
+                          answer=NO_MATCH if filtered else NOT_COVERED)
+        sentences = answering.candidate_sentences(cands)
+        vectors = self.sentence_vectors.get([s.text for s in sentences]) if sentences else None
+        answering.featurize(q, qvec, sentences, cands, self.lexical.idf, vectors)
+        ranked = answering.rank(sentences)
+        conf = answering.confidence(ranked, cands)
+        related = [hit(c) for c in cands[:RELATED]]
+        if conf < answering.THRESHOLD or not ranked:
+            return Answer(question=text, found=False, answer=NOT_COVERED,
+                          confidence=round(conf, 4), related=related)
+        chosen = answering.pick(ranked)
+        body, citations = evidence.build(q, chosen, ranked, self._article)
+        return Answer(question=text, found=True, answer=body, confidence=round(conf, 4),
+                      citations=citations, related=related)
+
+    def chat(self, **filters) -> Conversation:
+        """A conversation that keeps its history (filters apply to every turn)."""
+        return Conversation(self, **filters)
+
+    def close(self) -> None:
+        if self._sentences is not None:
+            self._sentences.close()
+        self.store.close()
+
+    def __enter__(self) -> Assistant:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def hit(c: Candidate) -> Hit:
+    p = c.passage
+    return Hit(passage_id=p.id, article_id=p.article_id, text=p.text, score=round(c.score, 4),
+               title=p.title, source=p.source, published=p.published, url=p.url, path=p.path,
+               start=p.start, end=p.end)

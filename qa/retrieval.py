@@ -1,0 +1,189 @@
+"""Hybrid retrieval: dense (faiss) and BM25 candidates, both scored exactly, fused, collapsed,
+then the best few re-ranked by their sentences.
+
+1. Fusion is a convex mix of the cosine and the BM25 score scaled by the query's best BM25
+   score: ``w * cos + (1 - w) * bm25 / max_bm25``. Every candidate found by either side gets
+   both scores (its cosine from its stored vector, its BM25 from the full score vector), so the
+   mix never guesses a missing score.
+2. Overlapping passages of one article and near-identical texts collapse into the best one.
+3. The top ``RERANK`` passages are re-scored with what their best sentence says: the highest
+   cosine of a sentence to the query, and the highest idf-weighted share of the query's terms
+   in one sentence. A question usually targets one sentence; a 200-token passage vector blurs it.
+
+All weights were tuned on SQuAD v1.1 dev, even-numbered articles only
+(``python -m bench squad --part dev --tune``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from qa.lexical import LexicalIndex
+from qa.terms import terms
+
+DENSE_WEIGHT = 0.6      # w above
+DEPTH = 50              # candidates taken from each side before fusion
+DUPLICATE_COSINE = 0.97  # passages this similar count as the same text
+RERANK = 15             # passages re-scored by their sentences
+# re-ranking weights: passage cosine, passage BM25 (scaled), best sentence cosine, best
+# sentence term coverage; the score is their weighted mean
+RERANK_WEIGHTS = (0.5, 0.2, 0.6, 0.45)
+
+
+@dataclass
+class Candidate:
+    """A retrieved passage with its scores. ``passage`` is the store's StoredPassage."""
+
+    vid: int
+    score: float = 0.0
+    dense: float = 0.0
+    lexical: float = 0.0          # BM25 / the query's best BM25, in [0, 1]
+    bm25: float = 0.0             # raw BM25
+    sentence: float = 0.0         # best sentence cosine (after re-ranking)
+    coverage: float = 0.0         # best sentence's idf-weighted share of the query terms
+    passage: object = None
+    duplicates: list[int] = field(default_factory=list)  # vids collapsed into this one
+
+
+class Retriever:
+    """Finds passages for a query in ``store`` (an IndexStore or anything with its read API)."""
+
+    def __init__(self, store, lexical: LexicalIndex, *, dense_weight: float = DENSE_WEIGHT,
+                 depth: int = DEPTH, sentence_vectors=None, rerank: int = RERANK) -> None:
+        self.store = store
+        self.lexical = lexical
+        self.dense_weight = dense_weight
+        self.depth = depth
+        # a SentenceVectors, or a function returning one (loaded on first use); None: no
+        # re-ranking by sentences
+        self._sentence_vectors = sentence_vectors
+        self.rerank = rerank
+
+    @property
+    def sentence_vectors(self):
+        sv = self._sentence_vectors
+        return sv() if callable(sv) else sv
+
+    @sentence_vectors.setter
+    def sentence_vectors(self, value) -> None:
+        self._sentence_vectors = value
+
+    def retrieve(self, query: str, qvec: np.ndarray | None, k: int, *,
+                 allowed: np.ndarray | None = None, collapse: bool = True,
+                 terms_for_rerank: list[str] | None = None) -> list[Candidate]:
+        """The ``k`` best passages for ``query``; ``qvec`` is its embedding (None: BM25 only).
+        ``allowed`` restricts to those vids (filters). ``terms_for_rerank``: the query terms
+        whose coverage by a sentence counts (default: all of the query's)."""
+        if allowed is not None and len(allowed) == 0:
+            return []
+        depth = max(self.depth, 2 * k)
+        found: dict[int, Candidate] = {}
+        if qvec is not None and self.dense_weight > 0:
+            scores, vids = self.store.search(qvec.reshape(1, -1).astype(np.float32), depth,
+                                             allowed=allowed)
+            for s, v in zip(scores[0], vids[0]):
+                if v >= 0:
+                    found[int(v)] = Candidate(int(v), dense=float(s))
+        bm25_all = self.lexical.scores(terms(query)) if self.dense_weight < 1 else None
+        if bm25_all is not None and bm25_all.size:
+            lex_vids, _ = self.lexical.search(query, depth, allowed=allowed)
+            for v in lex_vids:
+                found.setdefault(int(v), Candidate(int(v)))
+        if not found:
+            return []
+        cands = list(found.values())
+        vids = [c.vid for c in cands]
+        if bm25_all is not None and bm25_all.size:
+            rows = [self.lexical._row.get(v, -1) for v in vids]
+            raw = np.array([bm25_all[r] if r >= 0 else 0.0 for r in rows], dtype=np.float32)
+            top = float(raw.max()) if raw.size else 0.0
+            for c, r in zip(cands, raw):
+                c.bm25 = float(r)
+                c.lexical = float(r) / top if top > 0 else 0.0
+        if qvec is not None:
+            missing = [c for c in cands if c.dense == 0.0]
+            if missing:
+                vecs = self.store.vectors([c.vid for c in missing])
+                for c, s in zip(missing, vecs @ qvec):
+                    c.dense = float(s)
+        w = self.dense_weight if qvec is not None else 0.0
+        for c in cands:
+            c.score = w * c.dense + (1 - w) * c.lexical
+        cands.sort(key=lambda c: -c.score)
+        keep = max(k, self.rerank) if self._reranks(qvec) else k
+        if collapse:
+            cands = self.collapse(cands[: max(3 * keep, keep + 10)], keep)
+        else:
+            cands = cands[:keep]
+        passages = {p.vid: p for p in self.store.passages([c.vid for c in cands])}
+        for c in cands:
+            c.passage = passages.get(c.vid)
+        cands = [c for c in cands if c.passage is not None]  # a writer may have removed some
+        if self._reranks(qvec):
+            self._rerank(cands, qvec, terms(query) if terms_for_rerank is None
+                         else terms_for_rerank)
+        return cands[:k]
+
+    def _reranks(self, qvec) -> bool:
+        return (self._sentence_vectors is not None and qvec is not None and self.rerank > 0
+                and 0 < self.dense_weight < 1)
+
+    def _rerank(self, cands: list[Candidate], qvec: np.ndarray, query_terms: list[str]) -> None:
+        top = cands[: self.rerank]
+        texts, owner = [], []
+        for i, c in enumerate(top):
+            p = c.passage
+            for s in p.sentences:
+                texts.append(p.text[s.start - p.start:s.end - p.start])
+                owner.append(i)
+        if not texts:
+            return
+        cos = self.sentence_vectors.get(texts) @ qvec
+        idf = {t: self.lexical.idf(t) for t in set(query_terms)}
+        total = sum(idf.values()) or 1.0
+        for text, i, s in zip(texts, owner, cos):
+            c = top[i]
+            c.sentence = max(c.sentence, float(s))
+            present = set(terms(text))
+            c.coverage = max(c.coverage, sum(w for t, w in idf.items() if t in present) / total)
+        wd, wl, ws, wc = RERANK_WEIGHTS
+        for c in top:
+            c.score = (wd * c.dense + wl * c.lexical + ws * c.sentence + wc * c.coverage) / (
+                wd + wl + ws + wc)
+        top.sort(key=lambda c: -c.score)
+        cands[: len(top)] = top
+
+    def collapse(self, cands: list[Candidate], k: int) -> list[Candidate]:
+        """Drop passages that overlap a better one of the same article, or repeat its text."""
+        if not cands:
+            return cands
+        passages = {p.vid: p for p in self.store.passages([c.vid for c in cands])}
+        vecs = self.store.vectors([c.vid for c in cands])
+        kept: list[tuple[Candidate, int]] = []
+        for i, c in enumerate(cands):
+            p = passages.get(c.vid)
+            if p is None:
+                continue
+            twin = None
+            for other, j in kept:
+                q = passages[other.vid]
+                same_span = (p.article_id == q.article_id and p.start < q.end and q.start < p.end
+                             and _overlap(p, q) >= 0.5)
+                if same_span or p.text == q.text or float(vecs[i] @ vecs[j]) >= DUPLICATE_COSINE:
+                    twin = other
+                    break
+            if twin is not None:
+                twin.duplicates.append(c.vid)
+                continue
+            kept.append((c, i))
+            if len(kept) == k:
+                break
+        return [c for c, _ in kept]
+
+
+def _overlap(p, q) -> float:
+    """Share of the shorter passage covered by the other."""
+    inter = min(p.end, q.end) - max(p.start, q.start)
+    return inter / max(1, min(p.end - p.start, q.end - q.start))

@@ -1,0 +1,75 @@
+"""Terms for lexical matching: lower-cased, stemmed words and normalised numbers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Numbers keep their decimals and lose thousands separators ("950,000" -> "950000"); words are
+# runs of letters and digits ("M5", "2254", "al-Assad" -> "al", "assad").
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+", re.UNICODE)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:\s+(?:million|billion|thousand|hundred))?", re.I)
+
+STOPWORDS = frozenset("""
+a about above after again against all also am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further had
+has have having he her here hers herself him himself his how i if in into is it its itself just
+me more most my myself no nor not now of off on once only or other our ours ourselves out over own
+same she should so some such than that the their theirs them themselves then there these they this
+those through to too under until up very was we were what when where which while who whom why will
+with would you your yours yourself yourselves s t d ll m o re ve y
+""".split())
+
+# Question words that say what kind of answer is wanted; never matched as content.
+QUESTION_WORDS = frozenset("what which who whom whose when where why how".split())
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents: "Doğan" -> "dogan"."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def words(text: str) -> list[str]:
+    """Raw tokens, folded, numbers normalised; stopwords kept."""
+    out = []
+    for tok in _TOKEN.findall(fold(text)):
+        if tok[0].isdigit():
+            tok = tok.replace(",", "")
+        out.append(tok)
+    return out
+
+
+def terms(text: str) -> list[str]:
+    """Content terms, stemmed: what BM25 indexes and sentence overlap compares."""
+    toks = [t for t in words(text) if t not in STOPWORDS]
+    return _stemmer().stemWords(toks) if toks else []
+
+
+def numbers(text: str) -> list[float]:
+    """The numeric values written in ``text``: "950,000" -> 950000.0, "3.6 million" -> 3.6e6."""
+    scale = {"thousand": 1e3, "hundred": 1e2, "million": 1e6, "billion": 1e9}
+    out = []
+    for m in _NUMBER.finditer(text):
+        parts = m.group(0).split()
+        raw = parts[0]
+        if re.fullmatch(r"\d{1,3}(?:,\d{3,4})+", raw):
+            raw = raw.replace(",", "")
+        elif "," in raw:  # "2,5" style or a list "1,2": take the leading number
+            raw = raw.split(",")[0]
+        try:
+            value = float(raw)
+        except ValueError:
+            continue
+        if len(parts) > 1:
+            value *= scale[parts[1].lower()]
+        out.append(value)
+    return out

@@ -1,0 +1,114 @@
+"""Answers on the five sample articles, with the real model: the cited sentence is the answer,
+citations verify, corroborating and conflicting sources show, out-of-corpus questions are
+refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.errors import CitationError
+from qa.evidence import verify
+from qa.models import Citation
+from qa.question import Question
+from qa.terms import numbers, terms
+
+pytestmark = pytest.mark.slow
+
+
+def answer_quotes(answer) -> list[str]:
+    return [c.quote for c in answer.citations if c.role == "answer"]
+
+
+def check_citations(assistant, answer) -> None:
+    for c in answer.citations:
+        article = assistant.article(c.article_id)
+        assert article.text[c.start:c.end] == c.quote
+        assert f"[{c.n}]" in answer.answer
+        assert c.title == article.title and c.source == article.source
+
+
+def test_idlib_soldiers_question_cites_the_sentence_that_answers_it(qa_assistant):
+    answer = qa_assistant.ask("How many Turkish soldiers were killed in Idlib?")
+    assert answer.found
+    assert answer_quotes(answer)[0].startswith("At least 33 Turkish soldiers were killed")
+    assert answer.citations[0].n == 1 and "[1]" in answer.answer
+    check_citations(qa_assistant, answer)
+
+
+def test_other_articles_stating_the_same_figure_corroborate(qa_assistant):
+    answer = qa_assistant.ask("How many Turkish soldiers were killed in Idlib?")
+    extra = [c for c in answer.citations if c.role == "corroborating"]
+    assert extra, answer.citations
+    first = answer.citations[0]
+    assert all(c.article_id != first.article_id for c in extra)
+    assert all("33" in c.quote for c in extra)
+
+
+def test_disagreeing_figures_are_both_shown(qa_assistant):
+    answer = qa_assistant.ask("How many people have been displaced by the offensive?")
+    assert answer.found
+    quotes = " ".join(c.quote for c in answer.citations)
+    assert "900,000" in quotes and "950,0000" in quotes
+    roles = {c.role for c in answer.citations}
+    assert "conflicting" in roles
+    check_citations(qa_assistant, answer)
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Which highway connects Syria's four main cities?", "M5"),
+    ("Who is the spokeswoman of the Russian Foreign Ministry?", "Zakharova"),
+    ("Which Security Council resolution is the roadmap for a peace process in Syria?", "2254"),
+    ("How many Syrian refugees does Turkey host?", "3.6 million"),
+    ("Where did NATO hold its emergency meeting?", "Brussels"),
+])
+def test_names_numbers_and_rare_words(qa_assistant, question, expected):
+    answer = qa_assistant.ask(question)
+    assert answer.found
+    assert expected in answer_quotes(answer)[0]
+    check_citations(qa_assistant, answer)
+
+
+@pytest.mark.parametrize("question", [
+    "Who won the 2018 World Cup?",
+    "What is the capital of Australia?",
+    "Who wrote Pride and Prejudice?",
+])
+def test_out_of_corpus_questions_are_refused(qa_assistant, question):
+    answer = qa_assistant.ask(question)
+    assert not answer.found
+    assert answer.citations == []
+    assert "do not cover" in answer.answer
+    assert answer.related and all(h.text for h in answer.related)
+    assert answer.confidence < 0.5
+
+
+def test_a_citation_that_does_not_match_its_article_is_an_error(qa_assistant):
+    answer = qa_assistant.ask("Who is Turkey's defence minister?")
+    good = answer.citations[0]
+    verify([good], qa_assistant._article)
+    bad = Citation(**{**good.model_dump(), "start": good.start + 1, "end": good.end + 1})
+    with pytest.raises(CitationError, match="bug"):
+        verify([bad], qa_assistant._article)
+
+
+def test_pick_keeps_at_most_two_sentences(qa_assistant):
+    answer = qa_assistant.ask("What did NATO allies say about Turkey?")
+    assert 1 <= len(answer_quotes(answer)) <= 2
+
+
+def test_question_kinds():
+    assert Question.parse("How many soldiers died?").kind == "number"
+    assert Question.parse("When did the talks start?").kind == "date"
+    assert Question.parse("Who is the UN spokesman?").kind == "person"
+    assert Question.parse("Where did they meet?").kind == "place"
+    assert Question.parse("Why did Turkey retaliate?").kind == "other"
+    q = Question.parse("How many soldiers died?")
+    assert q.type_match("Some 33 soldiers died.") == 1.0
+    assert q.type_match("Soldiers died in the attack.") == 0.0
+
+
+def test_terms_normalise_numbers_and_stems():
+    assert terms("Some 950,000 civilians fled") == ["950000", "civilian", "fled"]
+    assert "urg" in terms("He urged") and "urg" in terms("urge")
+    assert numbers("some 900,000 people and 3.6 million refugees") == [900000.0, 3.6e6]
+    assert numbers("Some 950,0000 civilians") == [9500000.0]

@@ -1,0 +1,133 @@
+"""Hybrid retrieval on the sample index with the real model: BM25 finds the rare words,
+duplicates collapse, filters hold, the BM25 index is saved beside the index and reused."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from qa.lexical import FOLDER, LexicalIndex
+from qa.retrieval import Retriever
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("query, needle", [
+    ("Turkish observation posts", "observation posts"),
+    ("Zakharova", "Zakharova"),
+    ("resolution 2254", "2254"),
+    ("M5 highway", "M5"),
+])
+def test_the_top_hit_holds_the_words_asked_for(qa_assistant, query, needle):
+    hits = qa_assistant.search(query, k=5)
+    assert hits and needle in hits[0].text
+
+
+def test_paraphrase_is_found_by_the_dense_side(qa_assistant):
+    # none of "people", "forced", "homes" is asked for: only the meaning matches
+    hits = qa_assistant.search("How many residents had to flee?", k=5)
+    assert any("fled" in h.text or "displaced" in h.text or "leave their homes" in h.text
+               for h in hits[:3])
+
+
+def test_hits_carry_their_passage_and_article(qa_assistant):
+    for h in qa_assistant.search("NATO solidarity with Turkey", k=5):
+        article = qa_assistant.article(h.article_id)
+        assert article.text[h.start:h.end] == h.text
+        assert h.title == article.title and h.source == article.source
+
+
+def test_no_two_hits_repeat_the_same_text(qa_assistant):
+    hits = qa_assistant.search("Turkish soldiers killed in Idlib air strike", k=10)
+    assert len({h.passage_id for h in hits}) == len(hits)
+    for i, a in enumerate(hits):
+        for b in hits[i + 1:]:
+            if a.article_id == b.article_id:
+                overlap = min(a.end, b.end) - max(a.start, b.start)
+                assert overlap < 0.5 * min(a.end - a.start, b.end - b.start)
+            assert a.text != b.text
+
+
+def test_scores_are_the_exact_fused_and_reranked_scores(qa_assistant):
+    from qa.retrieval import RERANK_WEIGHTS
+
+    r = qa_assistant.retriever
+    query = "observation posts in Idlib"
+    qvec = qa_assistant.encoder.encode_query(query)
+    cands = r.retrieve(query, qvec, 5)
+    vecs = qa_assistant.store.vectors([c.vid for c in cands])
+    for c, v in zip(cands, vecs):
+        assert c.dense == pytest.approx(float(v @ qvec), abs=1e-5)
+        p = c.passage
+        sentences = [p.text[s.start - p.start:s.end - p.start] for s in p.sentences]
+        stored = qa_assistant.sentence_vectors.get(sentences)
+        assert c.sentence == pytest.approx(max(float(x @ qvec) for x in stored), abs=1e-5)
+        parts = (c.dense, c.lexical, c.sentence, c.coverage)
+        expected = sum(w * x for w, x in zip(RERANK_WEIGHTS, parts)) / sum(RERANK_WEIGHTS)
+        assert c.score == pytest.approx(expected, abs=1e-6)
+    assert [c.score for c in cands] == sorted((c.score for c in cands), reverse=True)
+    assert cands[0].coverage == 1.0  # one sentence holds all of "observation posts Idlib"
+
+
+def test_bm25_alone_and_dense_alone(qa_assistant):
+    store, lexical = qa_assistant.store, qa_assistant.lexical
+    qvec = qa_assistant.encoder.encode_query("Zakharova")
+    bm25 = Retriever(store, lexical, dense_weight=0.0).retrieve("Zakharova", qvec, 3)
+    assert "Zakharova" in bm25[0].passage.text
+    dense = Retriever(store, lexical, dense_weight=1.0).retrieve("Zakharova", qvec, 3)
+    assert all(c.score == pytest.approx(c.dense) for c in dense)
+
+
+def test_source_filter(qa_assistant):
+    hits = qa_assistant.search("calls for de-escalation", k=5, source="TASS")
+    assert hits and all(h.source == "TASS" for h in hits)
+    assert qa_assistant.search("calls for de-escalation", k=5, source="No Such Outlet") == []
+
+
+def test_date_filter(qa_assistant):
+    day = dt.date(2020, 2, 28)
+    hits = qa_assistant.search("Idlib", k=5, published_from=day, published_to=day)
+    assert hits and all(h.published == day for h in hits)
+    assert qa_assistant.search("Idlib", k=5, published_to=dt.date(1999, 1, 1)) == []
+
+
+def test_bm25_index_is_saved_and_reused(qa_assistant, monkeypatch):
+    store = qa_assistant.store
+    folder = store.path / FOLDER
+    assert (folder / "key.json").exists()
+
+    def no_build(*a, **k):
+        raise AssertionError("rebuilt although the saved index matches the generation")
+
+    monkeypatch.setattr(LexicalIndex, "build", no_build)
+    loaded = LexicalIndex.for_store(store)
+    assert np.array_equal(loaded.vids, qa_assistant.lexical.vids)
+    q = "observation posts"
+    assert np.allclose(loaded.search(q, 5)[1], qa_assistant.lexical.search(q, 5)[1])
+
+
+def test_a_stale_bm25_index_is_rebuilt(qa_index, tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    from embeddings.store import IndexStore
+
+    copy = tmp_path / "index"
+    shutil.copytree(qa_index, copy)
+    key = copy / FOLDER / "key.json"
+    saved = json.loads(key.read_text())
+    key.write_text(json.dumps({**saved, "generation": saved["generation"] - 1}))
+    built = []
+    real = LexicalIndex.build.__func__
+
+    def counting(cls, items, **kw):
+        built.append(1)
+        return real(cls, items, **kw)
+
+    monkeypatch.setattr(LexicalIndex, "build", classmethod(counting))
+    with IndexStore.open(copy) as store:
+        index = LexicalIndex.for_store(store)
+        assert built and index.n_docs == store.manifest.passages
+        assert json.loads(key.read_text())["generation"] == store.manifest.generation
