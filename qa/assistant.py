@@ -60,6 +60,7 @@ class Assistant:
                                    sentence_vectors=lambda: self.sentence_vectors)
         self._sentences: SentenceVectors | None = None
         self._articles: OrderedDict[str, Article] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @classmethod
     def open(cls, index: str | Path | None = None, *, model: str | None = None) -> Assistant:
@@ -106,7 +107,8 @@ class Assistant:
                 self.lexical = LexicalIndex.for_store(self.store)
                 self.retriever.lexical = self.lexical
                 self._lexical_gen = gen
-                self._articles.clear()
+                with self._cache_lock:
+                    self._articles.clear()
 
     # -- reading ---------------------------------------------------------------------------
     def info(self) -> IndexInfo:
@@ -120,14 +122,16 @@ class Assistant:
         return found
 
     def _article(self, article_id: str) -> Article | None:
-        if article_id in self._articles:
-            self._articles.move_to_end(article_id)
-            return self._articles[article_id]
+        with self._cache_lock:  # the chat and the HTTP server call this from several threads
+            if article_id in self._articles:
+                self._articles.move_to_end(article_id)
+                return self._articles[article_id]
         found = self.store.article(article_id)
         if found is not None:
-            self._articles[article_id] = found
-            while len(self._articles) > 64:
-                self._articles.popitem(last=False)
+            with self._cache_lock:
+                self._articles[article_id] = found
+                while len(self._articles) > 64:
+                    self._articles.popitem(last=False)
         return found
 
     def _allowed(self, source, published_from, published_to) -> np.ndarray | None:

@@ -52,10 +52,11 @@ class IndexingInterrupted(KeyboardInterrupt):
 class Progress:
     """Handed to the ``progress`` callback after every encoded batch."""
 
-    passages: int  # embedded so far
+    passages: int  # embedded so far (sentences, in the "sentences" phase)
     total: int | None  # passages to embed in all (an estimate until every file is read)
     articles: int  # articles done (added, updated or unchanged)
     seconds: float
+    phase: str = "passages"  # then "sentences": embedding single sentences for answering
 
     @property
     def rate(self) -> float:
@@ -101,6 +102,10 @@ def index_paths(
     summary = IndexSummary()
     try:
         _run(store, files, roots, encoder, summary, prune, progress, fields, batch_size, started)
+        try:
+            prepare_answers(store, encoder, progress)
+        except KeyboardInterrupt:  # the passages are all committed; sentences can wait
+            raise IndexingInterrupted(summary) from None
     except BaseException:
         if created and store.counts()[0] == 0:
             _discard(store)
@@ -202,6 +207,26 @@ def _run(store, files, roots, encoder, summary, prune, progress, fields, batch_s
         sys.setswitchinterval(switch)
 
 
+def prepare_answers(store: IndexStore, encoder: Encoder,
+                    progress: Callable[[Progress], None] | None = None) -> int:
+    """Embed the single sentences answers are picked from, and build the BM25 index, now rather
+    than on the first question. Only sentences not embedded before are. Returns how many."""
+    from qa.lexical import LexicalIndex
+    from qa.sentence_vectors import SentenceVectors
+
+    done, t0 = 0, time.perf_counter()
+
+    def report(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(Progress(done, None, 0, time.perf_counter() - t0, phase="sentences"))
+
+    embedded = SentenceVectors(encoder, store.path).fill(store.iter_passages(), progress=report)
+    LexicalIndex.for_store(store)
+    return embedded
+
+
 def _chunk(article, encoder: Encoder, max_tokens: int):
     """Passages that fit the model; a still-too-long one is cut smaller, never truncated."""
     limit = max_tokens
@@ -269,4 +294,4 @@ def _catch_sigint(stop: threading.Event) -> Callable[[], None]:
     return lambda: signal.signal(signal.SIGINT, previous)
 
 
-__all__ = ["IndexSummary", "IndexingInterrupted", "Progress", "index_paths"]
+__all__ = ["IndexSummary", "IndexingInterrupted", "Progress", "index_paths", "prepare_answers"]

@@ -101,3 +101,22 @@ def test_open_index_builds_samples_on_first_use(tmp_path, monkeypatch, built):
     said.clear()
     open_index(announce=said.append).close()
     assert said == []
+
+
+def test_sentences_and_bm25_are_ready_before_the_first_question(built, encoder):
+    """Indexing embeds every sentence answers are picked from and saves the BM25 index, so a
+    question never waits for them."""
+    from qa.lexical import FOLDER, FORMAT, LexicalIndex
+    from qa.sentence_vectors import FILE, SentenceVectors
+
+    root, _ = built
+    with IndexStore.open(root / "index") as store:
+        sentences = {p.text[s.start - p.start:s.end - p.start]
+                     for p in store.iter_passages() for s in p.sentences}
+        db = sqlite3.connect(root / "index" / FILE)
+        stored = {k for (k,) in db.execute("SELECT key FROM vec")}
+        db.close()
+        assert {SentenceVectors.key(t) for t in sentences} <= stored
+        assert SentenceVectors(encoder, store.path).fill(store.iter_passages()) == 0
+        key = {"format": FORMAT, "generation": int(store.manifest.generation)}
+        assert LexicalIndex._load(root / "index" / FOLDER, key) is not None

@@ -65,8 +65,11 @@ class ProgressBar:
         self.last = now
         total = f"/{p.total:,}" if p.total else ""
         eta = f"  ETA {_clock(p.eta)}" if p.eta is not None else ""
-        line = (f"indexing: {p.passages:,}{total} passages  {p.rate:.1f} passages/s{eta}  "
-                f"({p.articles:,} articles)")
+        if p.phase == "sentences":
+            line = f"preparing answers: {p.passages:,} sentences  {p.rate:.1f} sentences/s"
+        else:
+            line = (f"indexing: {p.passages:,}{total} passages  {p.rate:.1f} passages/s{eta}  "
+                    f"({p.articles:,} articles)")
         if self.tty:
             self.stream.write("\r\033[K" + line)
         else:
