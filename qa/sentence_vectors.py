@@ -25,7 +25,8 @@ class SentenceVectors:
         self._mem: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
-        self._model = f"{encoder.weights_sha256[:16]}"
+        # vectors differ slightly between runtimes (int8 against fp32): key by both
+        self._model = f"{encoder.weights_sha256[:16]}-{getattr(encoder, 'backend', '')}"
         if folder is not None:
             try:
                 self._db = sqlite3.connect(Path(folder) / FILE, check_same_thread=False,
