@@ -83,10 +83,13 @@ def index_paths(
     fields: Mapping[str, str] | None = None,
     wait: bool | float = False,
     batch_size: int = 32,
+    prepare: bool = True,
 ) -> IndexSummary:
     """Add the articles under ``paths`` to the index in ``store_dir`` (created if need be).
 
-    ``store_dir`` may be a store already open for writing (left open). Raises ``CorpusError``
+    ``prepare`` also embeds the new sentences and saves BM25 (:func:`prepare_answers`), so no
+    question waits for them. ``store_dir`` may be a store already open for writing (left open).
+    Raises ``CorpusError``
     for a missing path or no readable articles, ``IndexStoreError`` for index problems.
     """
     started = time.perf_counter()
@@ -103,7 +106,8 @@ def index_paths(
     try:
         _run(store, files, roots, encoder, summary, prune, progress, fields, batch_size, started)
         try:
-            prepare_answers(store, encoder, progress)
+            if prepare:
+                prepare_answers(store, encoder, progress)
         except KeyboardInterrupt:  # the passages are all committed; sentences can wait
             raise IndexingInterrupted(summary) from None
     except BaseException:
