@@ -35,6 +35,10 @@ SECOND_RATIO = 0.93
 # top passage dense, margin to the second article's best sentence])
 CONF_WEIGHTS = np.array([0.429, 4.646, 4.541, 4.527, 2.951], dtype=np.float32)
 CONF_BIAS = -8.829
+# When the best sentence does not name all of what a "how many" question counts and the top
+# sentences count it only for another group ("33 Turkish soldiers" for "How many Russian
+# soldiers"), the articles most likely do not give the figure asked: confidence is scaled by this.
+CONTRADICTED = 0.1
 # found = confidence >= THRESHOLD. On SQuAD dev (out-of-corpus half) 0.15 refuses 86% of the
 # out-of-corpus questions at 96% precision, and under 3% of the answerable ones.
 THRESHOLD = 0.15
@@ -52,6 +56,8 @@ class Sentence:
     features: np.ndarray | None = None
     score: float = 0.0
     vector: np.ndarray | None = None
+    focus: float = 1.0     # 1 when it names all of what a "how many" question counts
+    contradicted: bool = False  # it counts the asked thing of another kind ("Turkish soldiers")
 
     @property
     def article_id(self) -> str:
@@ -94,6 +100,8 @@ def featurize(question: Question, qvec: np.ndarray | None, sentences: list[Sente
         kind = question.type_match(s.text)
         short = float(len(s.text.split()) < SHORT_WORDS)
         s.features = np.array([dense, lexical, context, passage, kind, short], dtype=np.float32)
+        s.focus = float(all(t in s_terms for t in question.focus))
+        s.contradicted = bool(question.focus) and question.contradicted_by(s.text)
 
 
 def rank(sentences: list[Sentence], weights: np.ndarray = WEIGHTS) -> list[Sentence]:
@@ -115,7 +123,14 @@ def confidence(ranked: list[Sentence], cands: list[Candidate]) -> float:
     if not ranked:
         return 0.0
     z = float(CONF_BIAS + confidence_features(ranked, cands) @ CONF_WEIGHTS)
-    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+    p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+    return p * CONTRADICTED if contradicted(ranked) else p
+
+
+def contradicted(ranked: list[Sentence], m: int = 3) -> bool:
+    """The best sentence misses what is counted, and one of the top ``m`` counts another kind."""
+    best = ranked[0]
+    return (best.focus < 1 or best.contradicted) and any(s.contradicted for s in ranked[:m])
 
 
 def pick(ranked: list[Sentence], ratio: float = SECOND_RATIO, most: int = 2) -> list[Sentence]:

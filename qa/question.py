@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from qa.terms import QUESTION_WORDS, terms, words
+from qa.terms import QUESTION_WORDS, STOPWORDS, terms, words
 
 MAX_CHARS = 1000  # longer than any real question; the model reads 256 word pieces at most
 
@@ -29,6 +29,25 @@ thursday friday saturday sunday""".split())
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]+")
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
 _DIGIT = re.compile(r"\d")
+_HOW_MANY = re.compile(r"\bhow (?:many|much)\s+(.*)", re.I | re.S)
+FOCUS_WORDS = 4  # the counted phrase is at most this long
+NEAR = 1          # a name this many words from a question word stands beside it
+PERSON_APART = 0.5  # type match of a sentence whose names all stand apart from them
+
+
+def _counted(text: str) -> list[str]:
+    """The stemmed terms of what a "how many" question counts: "How many Russian soldiers were
+    killed?" -> ["russian", "soldier"]. The phrase ends at the first stopword or past-tense verb
+    ("How many members urged ..." -> ["member"])."""
+    m = _HOW_MANY.search(text)
+    if not m:
+        return []
+    phrase = []
+    for w in words(m.group(1))[:FOCUS_WORDS]:
+        if w in STOPWORDS or (w.endswith("ed") and len(w) > 4):
+            break
+        phrase.append(w)
+    return terms(" ".join(phrase))
 
 
 @dataclass
@@ -38,6 +57,7 @@ class Question:
     kind: str = "other"                              # number, date, person, place, other
     context_terms: list[str] = field(default_factory=list)  # from earlier turns (follow-ups)
     referent_terms: list[str] = field(default_factory=list)  # who "he"/"she" stands for
+    focus: list[str] = field(default_factory=list)  # what is counted: "how many Russian soldiers"
 
     @classmethod
     def parse(cls, text: str, context: str = "", referent: str = "") -> Question:
@@ -47,7 +67,25 @@ class Question:
         ctx = [t for t in terms(context) if t not in own and t not in ref
                and t not in QUESTION_WORDS]
         return cls(text=text, terms=own, kind=kind, context_terms=list(dict.fromkeys(ctx)),
-                   referent_terms=ref)
+                   referent_terms=ref, focus=_counted(text))
+
+    def contradicted_by(self, sentence: str) -> bool:
+        """True if ``sentence`` counts the same thing with another name in front of it ("33
+        Turkish soldiers" for "How many Russian soldiers"), and not the one asked about."""
+        names = [w for w in _CAPITALISED.findall(self.text[1:]) if terms(w)[:1] in
+                 ([t] for t in self.focus[:-1])]
+        if not names or not self.focus:
+            return False
+        have = set(terms(sentence))
+        if all(t in have for t in terms(" ".join(names))):
+            return False
+        head, asked = self.focus[-1], {w.lower() for w in names}
+        toks = sentence.split()
+        for before, word in zip(toks, toks[1:]):
+            if terms(word)[:1] == [head] and _CAPITALISED.fullmatch(before) \
+                    and before.lower() not in asked:
+                return True
+        return False
 
     def type_match(self, sentence: str) -> float:
         """1.0 if ``sentence`` holds the kind of thing asked for, beyond the question's words."""
@@ -62,4 +100,12 @@ class Question:
             return float(any(w in _MONTHS for w in new)
                          or any(m.group(0) not in asked for m in _YEAR.finditer(sentence)))
         names = {w.lower() for w in _CAPITALISED.findall(sentence[1:])} - asked
-        return float(bool(names))
+        if not names or self.kind != "person":
+            return float(bool(names))
+        # a person is best named right beside the words asked about ("NATO Secretary General
+        # Jens Stoltenberg"), less surely elsewhere in the sentence
+        toks = words(sentence)
+        near = {i for i, w in enumerate(toks) if w in asked and w not in STOPWORDS}
+        beside = any(w in names and w not in STOPWORDS and any(abs(i - j) <= NEAR for j in near)
+                     for i, w in enumerate(toks))
+        return 1.0 if beside else PERSON_APART

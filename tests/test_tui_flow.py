@@ -136,6 +136,21 @@ async def test_number_key_opens_the_article_with_the_quote_highlighted_in_view()
         assert not isinstance(app.screen, ArticleScreen)
 
 
+async def test_typing_after_reading_a_source_goes_to_the_question_box():
+    app = create_app(FakeAssistant())
+    async with app.run_test(size=WIDE) as pilot:
+        await ask(app, pilot, "what does it cost?")
+        await pilot.press("tab", "1")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ArticleScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.focused is app.query_one(AnswerMessage)
+        await type_text(pilot, "why so")
+        prompt = app.query_one(PromptInput)
+        assert app.focused is prompt and prompt.value == "why so"
+
+
 async def test_digits_typed_in_the_question_box_stay_text():
     app = create_app(FakeAssistant())
     async with app.run_test(size=WIDE) as pilot:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -84,6 +84,18 @@ class ChatApp(AssistantWorker, App[None]):
         self._show(Notice(WELCOME))
         self.query_one(PromptInput).focus()
         self._load()
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing a letter anywhere on the main screen goes to the question box (digits stay
+        free to open sources when an answer has the focus)."""
+        prompt = self.query_one(PromptInput)
+        char = event.character
+        if (self.screen is self.screen_stack[0] and event.is_printable and char
+                and not char.isdigit() and self.focused is not prompt):
+            prompt.focus()
+            prompt.insert_text_at_cursor(char)
+            event.stop()
+            event.prevent_default()
 
     @property
     def chat_view(self) -> VerticalScroll:

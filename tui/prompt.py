@@ -16,6 +16,8 @@ class PromptInput(Input):
     ]
 
     def __init__(self, **kwargs) -> None:
+        # coming back to the box must not select its text: the next key would wipe it
+        kwargs.setdefault("select_on_focus", False)
         super().__init__(**kwargs)
         self.history: list[str] = []
         self._pos: int | None = None   # index into history while recalling, else None
