@@ -29,15 +29,6 @@ START_TIMEOUT = 120.0
 QUESTION = "How many Turkish soldiers were killed in Idlib?"
 
 
-@pytest.fixture(scope="session")
-def sample_index(tmp_path_factory) -> str:
-    """The bundled samples indexed once per session (shared by the server test files)."""
-    path = tmp_path_factory.getbasetemp() / "server-sample-index"
-    if not (path / "manifest.json").exists():
-        Assistant.open(path).close()
-    return str(path)
-
-
 class Served:
     """A ``qa serve`` child process; ``url`` is read from its start-up line."""
 
@@ -97,8 +88,8 @@ class Served:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_qa_serve_answers_over_http_and_stops_cleanly(sample_index, sig):
-    served = Served(sample_index)
+def test_qa_serve_answers_over_http_and_stops_cleanly(qa_index, sig):
+    served = Served(qa_index)
     try:
         status, health = 0, {}
         for _ in range(50):  # it says it is serving once it is: this should pass at once
@@ -113,7 +104,7 @@ def test_qa_serve_answers_over_http_and_stops_cleanly(sample_index, sig):
         status, answer = served.post("/ask", {"question": QUESTION})
         assert status == 200
         assert answer["found"] and "33" in answer["answer"]
-        with Assistant.open(sample_index) as assistant:
+        with Assistant.open(qa_index) as assistant:
             assert answer == assistant.ask(QUESTION).model_dump(mode="json")
 
         # concurrent clients each get their own result
@@ -134,7 +125,7 @@ def test_qa_serve_answers_over_http_and_stops_cleanly(sample_index, sig):
     assert "Traceback" not in "".join(served.stderr)
 
 
-def test_binding_beyond_loopback_warns(sample_index, monkeypatch, capsys):
+def test_binding_beyond_loopback_warns(qa_index, monkeypatch, capsys):
     import uvicorn
 
     from qa.cli import main
@@ -146,12 +137,12 @@ def test_binding_beyond_loopback_warns(sample_index, monkeypatch, capsys):
         self.started = True
 
     monkeypatch.setattr(uvicorn.Server, "run", run)
-    assert main(["serve", "--index", sample_index, "--host", "0.0.0.0", "--port", "8765"]) == 0
+    assert main(["serve", "--index", qa_index, "--host", "0.0.0.0", "--port", "8765"]) == 0
     assert bound == [("0.0.0.0", 8765)]
     err = capsys.readouterr().err
     assert "warning: listening on 0.0.0.0, not loopback" in err
 
-    assert main(["serve", "--index", sample_index, "--port", "8765"]) == 0
+    assert main(["serve", "--index", qa_index, "--port", "8765"]) == 0
     assert "warning" not in capsys.readouterr().err
 
 

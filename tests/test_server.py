@@ -23,18 +23,9 @@ pytestmark = pytest.mark.slow
 QUESTION = "How many Turkish soldiers were killed in Idlib?"
 
 
-@pytest.fixture(scope="session")
-def sample_index(tmp_path_factory) -> str:
-    """The bundled samples indexed once per session (shared by the server test files)."""
-    path = tmp_path_factory.getbasetemp() / "server-sample-index"
-    if not (path / "manifest.json").exists():
-        Assistant.open(path).close()  # builds it from the bundled samples
-    return str(path)
-
-
 @pytest.fixture(scope="module")
-def assistant(sample_index):
-    with Assistant.open(sample_index) as a:
+def assistant(qa_index):
+    with Assistant.open(qa_index) as a:
         yield a
 
 

@@ -22,18 +22,9 @@ pytestmark = pytest.mark.slow
 EXAMPLES = 25   # per operation and phase: the whole file stays well under a minute
 
 
-@pytest.fixture(scope="session")
-def sample_index(tmp_path_factory) -> str:
-    """The bundled samples indexed once per session (shared by the server test files)."""
-    path = tmp_path_factory.getbasetemp() / "server-sample-index"
-    if not (path / "manifest.json").exists():
-        Assistant.open(path).close()
-    return str(path)
-
-
 @pytest.fixture(scope="module")
-def api_schema(sample_index):
-    with Assistant.open(sample_index) as assistant:
+def api_schema(qa_index):
+    with Assistant.open(qa_index) as assistant:
         assistant.warm_up()
         app = create_app(assistant, warm_up=False)
         yield schemathesis.openapi.from_asgi("/openapi.json", app)
