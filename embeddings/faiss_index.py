@@ -9,15 +9,15 @@ SQLite, so a missing, stale or damaged file is rebuilt or topped up from there.
 from __future__ import annotations
 
 import json
-import os
 import struct
-import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from embeddings.cache import atomic_write
 
 MAGIC = b"QAFAISS1"
 FLAT = "IDMap2,Flat"
@@ -147,28 +147,6 @@ def save(index: Any, index_type: str, generation: int, path: Path) -> None:
         "payload_bytes": int(payload.nbytes), "crc32": zlib.crc32(memoryview(payload)),
     }).encode()
     atomic_write(path, [MAGIC + struct.pack("<I", len(header)) + header, memoryview(payload)])
-
-
-def atomic_write(path: Path, parts: list) -> None:
-    """Write ``parts`` to ``path`` so readers see the old file or the whole new one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as fh:
-            for part in parts:
-                fh.write(part)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def read_header(path: Path) -> dict:
