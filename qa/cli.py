@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 from corpus.errors import QAError
+from qa.errors import QuestionError
 
 # Built-in sub-commands, in the order --help lists them. Modules are imported only to build the
 # parser; each keeps its heavy imports inside ``run``.
@@ -55,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.WARNING)
     try:
         return int(args.run(args) or 0)
-    except UsageError as exc:
+    except (UsageError, QuestionError) as exc:  # the user's input: exit 2, as argparse does
         print(f"qa: error: {exc}", file=sys.stderr)
         return 2
     except QAError as exc:

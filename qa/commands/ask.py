@@ -22,13 +22,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from qa.assistant import check_question
-    from qa.cli import UsageError
-    from qa.errors import QuestionError
 
-    try:
-        question = check_question(args.question)
-    except QuestionError as exc:
-        raise UsageError(str(exc)) from None
+    question = check_question(args.question)  # before the index opens: a bad one fails fast
     check_dates(args)
     with open_assistant(args) as assistant:
         answer = assistant.ask(question, **filters(args))

@@ -22,14 +22,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qa.cli import UsageError
-    from qa.errors import QuestionError
     from qa.evaluation import dumps, evaluate, read_questions, summary
 
-    try:
-        questions = read_questions(args.file)
-    except QuestionError as exc:
-        raise UsageError(str(exc)) from None
+    questions = read_questions(args.file)  # a bad file is a QuestionError: exit 2
     with open_assistant(args) as assistant:
         assistant.warm_up()
         report = evaluate(assistant, questions)

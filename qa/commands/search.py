@@ -24,14 +24,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from qa.assistant import check_k, check_question
-    from qa.cli import UsageError
-    from qa.errors import QuestionError
 
-    try:
-        query = check_question(args.query, "query")
-        check_k(args.k)
-    except QuestionError as exc:
-        raise UsageError(str(exc)) from None
+    query = check_question(args.query, "query")  # before the index opens: fail fast
+    check_k(args.k)
     check_dates(args)
     with open_assistant(args) as assistant:
         hits = assistant.search(query, args.k, **filters(args))
