@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from corpus.models import Article, Passage, Sentence
 from corpus.sentences import paragraph_spans, split_sentences
@@ -84,7 +84,9 @@ def _units(text: str, max_tokens: int, count: TokenCounter) -> list[tuple[int, i
     return units
 
 
-def _cut(text: str, start: int, end: int, max_tokens: int, count: TokenCounter):
+def _cut(
+    text: str, start: int, end: int, max_tokens: int, count: TokenCounter
+) -> Iterator[tuple[int, int]]:
     """Cut one over-long sentence at spaces (or anywhere, for a run with no spaces) into pieces
     that fit."""
     pos = start

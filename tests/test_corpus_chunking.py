@@ -84,7 +84,7 @@ def test_empty_text_has_no_passages():
     assert chunk_article(article(" \n\n  ")) == []
 
 
-def test_real_tokenizer_counts_are_respected():
+def test_a_token_counter_is_respected():
     words = lambda texts: [2 + len(t.split()) * 3 for t in texts]  # noqa: E731
     for art in corpus.load_articles(corpus.sample_path()):
         check_invariants(art, 100, count=words)
