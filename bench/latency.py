@@ -24,7 +24,7 @@ def warm(n: int) -> None:
     from bench.squad import setup
     from embeddings.backends import DEFAULT_BACKEND
     from embeddings.encoder import load_encoder
-    from qa.sentence_vectors import SentenceVectors
+    from qa.engine.sentence_vectors import SentenceVectors
 
     assistant, corpus, _ = setup("1.1", "test")  # vectors from the bench cache ($QA_BACKEND)
     backend = os.environ.get("QA_LATENCY_BACKEND", DEFAULT_BACKEND)

@@ -37,7 +37,7 @@ def quarter_corpus(encoder, cache) -> tuple[Corpus, dict[str, list[Question]]]:
 
 def run(assistant, questions: list[Question], cache) -> list[tuple[Question, object, np.ndarray]]:
     from qa import answering
-    from qa.question import Question as Q
+    from qa.engine.question import Question as Q
 
     qvecs = cache.embed([q.text for q in questions], "questions")
     out = []
@@ -69,7 +69,7 @@ def report(label: str, results, threshold: float | None = None) -> None:
 
 
 def _threshold() -> float:
-    from qa.answering import THRESHOLD
+    from qa.engine.answering import THRESHOLD
 
     return THRESHOLD
 

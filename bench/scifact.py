@@ -32,8 +32,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--tune", action="store_true", help="grid over the fusion weight")
     args = ap.parse_args(argv)
 
-    from qa.lexical import LexicalIndex
-    from qa.retrieval import DENSE_WEIGHT, Retriever
+    from qa.engine.lexical import LexicalIndex
+    from qa.engine.retrieval import DENSE_WEIGHT, Retriever
 
     encoder = load_encoder()
     cache = VectorCache(encoder)

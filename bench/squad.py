@@ -42,8 +42,8 @@ def main(argv: list[str]) -> int:
         ap.error("tune and fit on --part dev only")
 
     from qa import answering
-    from qa.question import Question
-    from qa.retrieval import Retriever
+    from qa.engine.question import Question
+    from qa.engine.retrieval import Retriever
 
     assistant, corpus, cache = setup("1.1", args.part)
     questions = corpus.questions[::args.every]
@@ -110,7 +110,7 @@ def _fit(feats) -> None:
     sentence), and the two-sentence rule."""
     import itertools
 
-    from qa.answering import FEATURES, WEIGHTS
+    from qa.engine.answering import FEATURES, WEIGHTS
 
     data = [(x, y) for x, y in feats if len(y)]
 
@@ -137,8 +137,8 @@ def _tune(assistant, questions, qvecs) -> None:
     """Fusion weight alone, then the sentence re-ranking weights (on stored features)."""
     import itertools
 
-    from qa.retrieval import Retriever
-    from qa.terms import terms
+    from qa.engine.retrieval import Retriever
+    from qa.engine.terms import terms
 
     store, lexical = assistant.store, assistant.lexical
     for w in (0.4, 0.5, 0.6, 0.7):

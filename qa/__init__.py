@@ -7,7 +7,7 @@ JSON.
 
 from corpus.errors import QAError
 from corpus.models import Article
-from qa.errors import ArticleNotFound, CitationError, QuestionError
+from qa.errors import ArticleNotFound, CitationError, QuestionError, UsageError
 from qa.models import Answer, Citation, Hit, IndexInfo
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "IndexInfo",
     "QAError",
     "QuestionError",
+    "UsageError",
 ]
 
 
@@ -32,7 +33,7 @@ def __getattr__(name: str):
 
         return Assistant
     if name == "Conversation":
-        from qa.conversation import Conversation
+        from qa.assistant import Conversation
 
         return Conversation
     raise AttributeError(f"module 'qa' has no attribute {name!r}")

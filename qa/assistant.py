@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 
 from corpus.models import Article
-from qa import answering, evidence
-from qa.conversation import Conversation, context_for
+from qa.engine import answering, evidence
+from qa.engine.followups import context_for
+from qa.engine.lexical import LexicalIndex
+from qa.engine.question import MAX_CHARS, Question
+from qa.engine.retrieval import Candidate, Retriever
+from qa.engine.sentence_vectors import SentenceVectors
 from qa.errors import ArticleNotFound, QuestionError
-from qa.lexical import LexicalIndex
 from qa.models import Answer, Hit, IndexInfo
-from qa.question import MAX_CHARS, Question
-from qa.retrieval import Candidate, Retriever
-from qa.sentence_vectors import SentenceVectors
 
 MAX_K = 100
 WARM_FILL = 2_000  # warm_up() embeds missing sentence vectors of indexes up to this size
@@ -66,7 +66,7 @@ class Assistant:
     def open(cls, index: str | Path | None = None, *, model: str | None = None) -> Assistant:
         """The assistant for ``index`` (default: ``$QA_INDEX`` or the user's data folder,
         built from the bundled samples on first use)."""
-        from qa.config import open_index
+        from qa.indexing.location import open_index
 
         return cls(open_index(index, model=model), model=model)
 
@@ -212,3 +212,20 @@ def hit(c: Candidate) -> Hit:
     return Hit(passage_id=p.id, article_id=p.article_id, text=p.text, score=round(c.score, 4),
                title=p.title, source=p.source, published=p.published, url=p.url, path=p.path,
                start=p.start, end=p.end)
+
+
+class Conversation:
+    """``ask`` answers in the light of the earlier turns; ``history`` lists them."""
+
+    def __init__(self, assistant: Assistant, **filters) -> None:
+        self.assistant = assistant
+        self.filters = filters
+        self.history: list[Answer] = []
+
+    def ask(self, question: str) -> Answer:
+        answer = self.assistant.ask(question, history=self.history, **self.filters)
+        self.history.append(answer)
+        return answer
+
+    def reset(self) -> None:
+        self.history.clear()

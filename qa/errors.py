@@ -3,6 +3,10 @@
 from corpus.errors import QAError
 
 
+class UsageError(QAError):
+    """A bad command-line argument: exit code 2."""
+
+
 class QuestionError(QAError):
     """The question (or query) itself is unusable: empty, too long, a bad ``k``."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.question import Question
+from qa.engine.question import Question
 
 pytestmark = pytest.mark.slow
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pytest
 
+from qa.engine.evidence import verify
+from qa.engine.question import Question
+from qa.engine.terms import numbers, terms
 from qa.errors import CitationError
-from qa.evidence import verify
 from qa.models import Citation
-from qa.question import Question
-from qa.terms import numbers, terms
 
 pytestmark = pytest.mark.slow
 

@@ -7,7 +7,7 @@ import pytest
 
 import qa
 from qa import Answer, Article, ArticleNotFound, Assistant, Conversation, QAError, QuestionError
-from qa.conversation import context_for, names
+from qa.engine.followups import context_for, names
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ import pytest
 
 from corpus import sample_path
 from embeddings import IndexStore, load_encoder
-from qa.config import default_index_dir, open_index
 from qa.indexing import index_paths
+from qa.indexing.location import default_index_dir, open_index
 
 pytestmark = pytest.mark.slow
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -106,8 +106,8 @@ def test_open_index_builds_samples_on_first_use(tmp_path, monkeypatch, built):
 def test_sentences_and_bm25_are_ready_before_the_first_question(built, encoder):
     """Indexing embeds every sentence answers are picked from and saves the BM25 index, so a
     question never waits for them."""
-    from qa.lexical import FOLDER, FORMAT, LexicalIndex
-    from qa.sentence_vectors import FILE, SentenceVectors
+    from qa.engine.lexical import FOLDER, FORMAT, LexicalIndex
+    from qa.engine.sentence_vectors import FILE, SentenceVectors
 
     root, _ = built
     with IndexStore.open(root / "index") as store:

@@ -8,8 +8,8 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from qa.lexical import FOLDER, LexicalIndex
-from qa.retrieval import Retriever
+from qa.engine.lexical import FOLDER, LexicalIndex
+from qa.engine.retrieval import Retriever
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +51,7 @@ def test_no_two_hits_repeat_the_same_text(qa_assistant):
 
 
 def test_scores_are_the_exact_fused_and_reranked_scores(qa_assistant):
-    from qa.retrieval import RERANK_WEIGHTS
+    from qa.engine.retrieval import RERANK_WEIGHTS
 
     r = qa_assistant.retriever
     query = "observation posts in Idlib"

@@ -185,7 +185,7 @@ async def test_a_streamed_body_is_read_no_further_than_the_limit():
     """Chunked (no Content-Length): the middleware stops reading once past the limit."""
     from starlette.responses import JSONResponse
 
-    from qa.server import BodyLimit
+    from qa.server.app import BodyLimit
 
     received, sent, reached = [], [], []
 

@@ -26,7 +26,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qa.cli import UsageError
+    from qa.errors import UsageError
     from tui.app import create_app
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -63,7 +63,7 @@ def build_samples(path: Path, *, model: str | None = None, backend: str | None =
     """Build an index in ``path`` from the bundled sample articles."""
     from corpus import sample_path
     from embeddings import load_encoder
-    from qa.indexing import index_paths
+    from qa.indexing.pipeline import index_paths
 
     samples = sample_path()
     if announce:

@@ -10,7 +10,7 @@ import sys
 import threading
 
 from corpus.errors import QAError
-from qa.commands.options import add_index, open_assistant
+from qa.cli.options import add_index, open_assistant
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -46,7 +46,7 @@ def say(message: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qa.cli import UsageError
+    from qa.errors import UsageError
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port} is not a port: give 1-65535 (or 0 for any free)")

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from qa.lexical import LexicalIndex
-from qa.terms import terms
+from qa.engine.lexical import LexicalIndex
+from qa.engine.terms import terms
 
 DENSE_WEIGHT = 0.6      # w above
 DEPTH = 50              # candidates taken from each side before fusion

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from qa.commands.options import add_index, open_assistant
+from qa.cli.options import add_index, open_assistant
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -22,7 +22,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qa.evaluation import dumps, evaluate, read_questions, summary
+    from qa.cli.evaluation import dumps, evaluate, read_questions, summary
 
     questions = read_questions(args.file)  # a bad file is a QuestionError: exit 2
     with open_assistant(args) as assistant:

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from corpus import CorpusError, chunk_article, iter_files
 from corpus.loading import SUFFIXES
 from embeddings import Encoder, IndexStore
-from qa.index_reader import Done, FileDone, Reader, Unchanged, Work
+from qa.indexing.file_reader import Done, FileDone, Reader, Unchanged, Work
 
 log = logging.getLogger("qa")
 
@@ -215,8 +215,8 @@ def prepare_answers(store: IndexStore, encoder: Encoder,
                     progress: Callable[[Progress], None] | None = None) -> int:
     """Embed the single sentences answers are picked from, and build the BM25 index, now rather
     than on the first question. Only sentences not embedded before are. Returns how many."""
-    from qa.lexical import LexicalIndex
-    from qa.sentence_vectors import SentenceVectors
+    from qa.engine.lexical import LexicalIndex
+    from qa.engine.sentence_vectors import SentenceVectors
 
     done, t0 = 0, time.perf_counter()
 

@@ -25,7 +25,7 @@ def _size(n: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from qa.config import open_index
+    from qa.indexing.location import open_index
     from qa.models import IndexInfo
 
     store = open_index(args.index)

@@ -5,13 +5,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
+from qa.engine.terms import STOPWORDS, words
 from qa.models import Answer
-from qa.terms import STOPWORDS, words
-
-if TYPE_CHECKING:
-    from qa.assistant import Assistant
 
 _REFERRING = frozenset("""he she they it him her them his hers their theirs its this that these
 those there then such one ones""".split())
@@ -79,20 +75,3 @@ def context_for(question: str, history: Sequence[Answer] | None) -> tuple[str, s
                                                    else ""), question, count=1)
     parts = [t.question for t in turns]
     return rewritten, " ".join(parts), who
-
-
-class Conversation:
-    """``ask`` answers in the light of the earlier turns; ``history`` lists them."""
-
-    def __init__(self, assistant: Assistant, **filters) -> None:
-        self.assistant = assistant
-        self.filters = filters
-        self.history: list[Answer] = []
-
-    def ask(self, question: str) -> Answer:
-        answer = self.assistant.ask(question, history=self.history, **self.filters)
-        self.history.append(answer)
-        return answer
-
-    def reset(self) -> None:
-        self.history.clear()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from qa.terms import QUESTION_WORDS, STOPWORDS, terms, words
+from qa.engine.terms import QUESTION_WORDS, STOPWORDS, terms, words
 
 MAX_CHARS = 1000  # longer than any real question; the model reads 256 word pieces at most
 

@@ -13,8 +13,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from qa.assistant import MAX_K
+from qa.engine.question import MAX_CHARS
 from qa.models import Answer, Hit, IndexInfo
-from qa.question import MAX_CHARS
 
 MAX_HISTORY = 20      # earlier answers a client may send with a question
 MAX_SOURCE_CHARS = 200

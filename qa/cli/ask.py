@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-from qa.commands.options import add_filters, add_index, check_dates, filters, open_assistant
+from qa.cli.options import add_filters, add_index, check_dates, filters, open_assistant
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

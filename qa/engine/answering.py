@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.question import Question
-from qa.retrieval import Candidate
-from qa.terms import terms
+from qa.engine.question import Question
+from qa.engine.retrieval import Candidate
+from qa.engine.terms import terms
 
 PASSAGES = 5          # passages whose sentences are scored
 SHORT_WORDS = 6       # sentences with fewer words are usually headlines or captions

@@ -7,7 +7,7 @@ import sys
 import time
 from typing import TextIO
 
-from qa.cli import UsageError
+from qa.errors import UsageError
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -92,8 +92,8 @@ def _clock(seconds: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from embeddings import load_encoder
-    from qa.config import default_index_dir
     from qa.indexing import IndexingInterrupted, index_paths
+    from qa.indexing.location import default_index_dir
 
     if args.index is not None and not args.index.strip():
         raise UsageError("--index needs a folder")

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from corpus.models import Article
-from qa.answering import Sentence
+from qa.engine.answering import Sentence
+from qa.engine.question import Question
+from qa.engine.terms import numbers
 from qa.errors import CitationError
 from qa.models import Citation
-from qa.question import Question
-from qa.terms import numbers
 
 RELEVANT = 0.6        # another article's sentence must score this share of the best to count
 SAME_FACT = 0.8       # cosine at which two sentences state the same thing

@@ -34,7 +34,7 @@ def filters(args: argparse.Namespace) -> dict:
 
 
 def check_dates(args: argparse.Namespace) -> None:
-    from qa.cli import UsageError
+    from qa.errors import UsageError
 
     if args.published_from and args.published_to and args.published_from > args.published_to:
         raise UsageError(f"--from {args.published_from} is after --to {args.published_to}")

@@ -1,5 +1,5 @@
-"""The ``qa`` command. Sub-commands live in ``qa.commands`` and, for layers above ``qa`` (the
-chat app), in plugins registered under the ``qa.commands`` entry-point group."""
+"""The ``qa`` command. Built-in sub-commands are the modules of ``qa.cli``; layers above ``qa``
+(the chat app) add theirs as plugins registered under the ``qa.commands`` entry-point group."""
 
 from __future__ import annotations
 
@@ -11,15 +11,11 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 from corpus.errors import QAError
-from qa.errors import QuestionError
+from qa.errors import QuestionError, UsageError
 
 # Built-in sub-commands, in the order --help lists them. Modules are imported only to build the
 # parser; each keeps its heavy imports inside ``run``.
 BUILTIN = ["ask", "search", "index", "info", "eval", "serve"]
-
-
-class UsageError(QAError):
-    """A bad argument: exit code 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,9 +26,9 @@ class _Parser(argparse.ArgumentParser):
 def _commands():
     for name in BUILTIN:
         try:
-            yield importlib.import_module(f"qa.commands.{name}")
+            yield importlib.import_module(f"qa.cli.{name}")
         except ModuleNotFoundError as exc:  # a command not built yet in this checkout
-            if exc.name != f"qa.commands.{name}":
+            if exc.name != f"qa.cli.{name}":
                 raise
     for ep in entry_points(group="qa.commands"):
         yield ep.load()

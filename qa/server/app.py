@@ -23,7 +23,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from corpus.errors import QAError
 from corpus.models import Article
 from qa.errors import ArticleNotFound, QuestionError
-from qa.http_models import (
+from qa.models import Answer
+from qa.server.schemas import (
     AskRequest,
     ErrorBody,
     ErrorDetail,
@@ -31,7 +32,6 @@ from qa.http_models import (
     SearchRequest,
     SearchResponse,
 )
-from qa.models import Answer
 
 if TYPE_CHECKING:
     from qa.assistant import Assistant

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.terms import terms
+from qa.engine.terms import terms
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,12 @@
+"""Indexing article files into a store: the pipeline, the file-reading thread, and where the index
+lives (with the sample index built on first use)."""
+
+from qa.indexing.pipeline import (
+    IndexingInterrupted,
+    IndexSummary,
+    Progress,
+    index_paths,
+    prepare_answers,
+)
+
+__all__ = ["IndexSummary", "IndexingInterrupted", "Progress", "index_paths", "prepare_answers"]
