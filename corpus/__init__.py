@@ -6,9 +6,11 @@ from corpus.chunking import chunk_article, estimate_tokens
 from corpus.cleaning import clean_page
 from corpus.dates import parse_date
 from corpus.errors import CorpusError, QAError
-from corpus.loading import SUFFIXES, iter_files, load_articles, load_file
+from corpus.files import SUFFIXES, SkipHandler, iter_files
+from corpus.loading import load_articles, load_file
 from corpus.models import Article, Passage, Sentence
-from corpus.sentences import paragraph_spans, split_sentences
+from corpus.reading import DEFAULT_MAX_ARTICLE_BYTES
+from corpus.sentences import PARAGRAPH_BREAK, paragraph_spans, split_sentences
 
 
 def sample_path() -> Path:
@@ -17,12 +19,15 @@ def sample_path() -> Path:
 
 
 __all__ = [
+    "DEFAULT_MAX_ARTICLE_BYTES",
+    "PARAGRAPH_BREAK",
     "SUFFIXES",
     "Article",
     "CorpusError",
     "Passage",
     "QAError",
     "Sentence",
+    "SkipHandler",
     "chunk_article",
     "clean_page",
     "estimate_tokens",
