@@ -20,13 +20,13 @@ from corpus.models import Article
 from embeddings import database as db
 from embeddings import faiss_index as fx
 from embeddings.errors import IndexStoreError
+from embeddings.layout import DATABASE, FAISS, LOCK, MANIFEST, IndexLayout
 from embeddings.models import FORMAT_VERSION
 from embeddings.reading import StoreReads
 from embeddings.writer import StoreWriter, sqlite_error
 
 log = logging.getLogger("embeddings")
 
-MANIFEST, DATABASE, FAISS, LOCK = "manifest.json", "store.sqlite", "faiss.index", ".write.lock"
 EXACT_SUBSET = 20_000  # a filter allowing at most this many vids is searched exactly
 
 
@@ -111,7 +111,7 @@ class IndexStore(StoreReads):
             raise IndexStoreError(f"{path} was written by a newer version of this program "
                                   f"(format {meta['format_version']}): upgrade it")
         if writable:  # temp files of a writer that was killed while saving
-            for tmp in (*path.glob(f".{FAISS}.*.tmp"), *path.glob(f".{MANIFEST}.*.tmp")):
+            for tmp in IndexLayout(path).temp_files():
                 tmp.unlink(missing_ok=True)
         store = cls(path, conn, writable=writable, lock=lock)
         store._load_faiss()

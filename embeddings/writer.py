@@ -18,6 +18,7 @@ from corpus.models import Article, Passage
 from embeddings import database as db
 from embeddings import faiss_index as fx
 from embeddings.errors import IndexStoreError
+from embeddings.layout import IndexLayout
 
 if TYPE_CHECKING:
     from embeddings.store import IndexStore
@@ -202,9 +203,9 @@ class StoreWriter:
     def write_manifest(self) -> None:
         try:
             data = self.store.manifest.model_dump_json(indent=2).encode() + b"\n"
-            fx.atomic_write(self.store.path / "manifest.json", [data])
+            fx.atomic_write(IndexLayout(self.store.path).manifest, [data])
         except OSError as exc:
-            raise IndexStoreError(f"cannot write {self.store.path / 'manifest.json'} "
+            raise IndexStoreError(f"cannot write {IndexLayout(self.store.path).manifest} "
                                   f"({exc.strerror}): check the folder's space and permissions"
                                   ) from None
 

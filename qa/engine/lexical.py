@@ -13,13 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
+from embeddings.layout import BM25
 from qa.engine.terms import terms
 
 log = logging.getLogger(__name__)
 
 FORMAT = 1  # bump when the tokenisation or parameters change: saved indexes are then rebuilt
 K1, B = 0.9, 0.4  # tuned on SQuAD dev (bench/squad.py --tune); Lucene defaults are 1.2/0.75
-FOLDER = "bm25"
+FOLDER = BM25
 
 
 def _bm25s():

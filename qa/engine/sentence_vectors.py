@@ -12,9 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from embeddings.layout import SENTENCES
+
 log = logging.getLogger(__name__)
 
-FILE = "sentences.sqlite"
+FILE = SENTENCES
 
 
 class SentenceVectors:

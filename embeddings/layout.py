@@ -1,0 +1,79 @@
+"""The files of an index folder, each named once.
+
+``store.sqlite`` is the truth; ``manifest.json`` and ``faiss.index`` are derived from it, and so
+are ``bm25/`` and ``sentences.sqlite`` (written by ``qa.engine``). ``.write.lock`` admits one
+writer at a time. A file written atomically goes through a temp file ``.<name>.<random>.tmp``
+beside it (see :func:`embeddings.cache.atomic_write`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+MANIFEST = "manifest.json"
+DATABASE = "store.sqlite"
+DATABASE_WAL = DATABASE + "-wal"
+DATABASE_SHM = DATABASE + "-shm"
+FAISS = "faiss.index"
+LOCK = ".write.lock"
+BM25 = "bm25"
+SENTENCES = "sentences.sqlite"
+DAMAGED = ".damaged-"  # store.sqlite.damaged-<time>: a damaged database set aside
+
+
+def temp_pattern(name: str) -> str:
+    """The glob of the temp files an atomic write of ``name`` leaves behind if killed."""
+    return f".{name}.*.tmp"
+
+
+@dataclass(frozen=True)
+class IndexLayout:
+    """The paths of the files of the index folder ``root``."""
+
+    root: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / MANIFEST
+
+    @property
+    def database(self) -> Path:
+        return self.root / DATABASE
+
+    @property
+    def database_files(self) -> tuple[Path, Path, Path]:
+        """``store.sqlite`` and its WAL and shared-memory files."""
+        return (self.root / DATABASE, self.root / DATABASE_WAL, self.root / DATABASE_SHM)
+
+    @property
+    def faiss(self) -> Path:
+        return self.root / FAISS
+
+    @property
+    def lock(self) -> Path:
+        return self.root / LOCK
+
+    @property
+    def bm25(self) -> Path:
+        return self.root / BM25
+
+    @property
+    def sentences(self) -> Path:
+        return self.root / SENTENCES
+
+    @property
+    def store_files(self) -> tuple[Path, ...]:
+        """Every file the store itself writes (not ``bm25/`` nor ``sentences.sqlite``)."""
+        return (self.manifest, *self.database_files, self.faiss, self.lock)
+
+    def temp_files(self) -> list[Path]:
+        """Temp files of atomic writes of the manifest or faiss index cut short."""
+        return [*self.root.glob(temp_pattern(FAISS)), *self.root.glob(temp_pattern(MANIFEST))]
+
+    def damaged(self, stamp: str) -> Path:
+        """Where a damaged ``store.sqlite`` is set aside (``stamp``: a time, no spaces)."""
+        return self.root / f"{DATABASE}{DAMAGED}{stamp}"
