@@ -5,19 +5,28 @@
 JSON.
 """
 
+from typing import TYPE_CHECKING
+
 from corpus.errors import QAError
 from corpus.models import Article
 from qa.errors import ArticleNotFound, CitationError, QuestionError, UsageError
+from qa.interfaces import AssistantAPI, AssistantOpener, ConversationAPI
 from qa.models import Answer, Citation, Hit, IndexInfo
+
+if TYPE_CHECKING:  # for type checkers; at run time imported on first use (below)
+    from qa.assistant import Assistant, Conversation
 
 __all__ = [
     "Answer",
     "Article",
     "ArticleNotFound",
     "Assistant",
+    "AssistantAPI",
+    "AssistantOpener",
     "Citation",
     "CitationError",
     "Conversation",
+    "ConversationAPI",
     "Hit",
     "IndexInfo",
     "QAError",
@@ -26,7 +35,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     # Imported on first use, so `qa --help` and light commands stay quick.
     if name == "Assistant":
         from qa.assistant import Assistant

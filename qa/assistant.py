@@ -191,9 +191,11 @@ class Assistant:
         return Answer(question=text, found=True, answer=body, confidence=round(conf, 4),
                       citations=citations, related=related)
 
-    def chat(self, **filters) -> Conversation:
+    def chat(self, *, source: str | None = None, published_from: dt.date | None = None,
+             published_to: dt.date | None = None) -> Conversation:
         """A conversation that keeps its history (filters apply to every turn)."""
-        return Conversation(self, **filters)
+        return Conversation(self, source=source, published_from=published_from,
+                            published_to=published_to)
 
     def close(self) -> None:
         if self._sentences is not None:
@@ -217,13 +219,19 @@ def hit(c: Candidate) -> Hit:
 class Conversation:
     """``ask`` answers in the light of the earlier turns; ``history`` lists them."""
 
-    def __init__(self, assistant: Assistant, **filters) -> None:
+    def __init__(self, assistant: Assistant, *, source: str | None = None,
+                 published_from: dt.date | None = None, published_to: dt.date | None = None
+                 ) -> None:
         self.assistant = assistant
-        self.filters = filters
+        self.source = source
+        self.published_from = published_from
+        self.published_to = published_to
         self.history: list[Answer] = []
 
     def ask(self, question: str) -> Answer:
-        answer = self.assistant.ask(question, history=self.history, **self.filters)
+        answer = self.assistant.ask(question, history=self.history, source=self.source,
+                                    published_from=self.published_from,
+                                    published_to=self.published_to)
         self.history.append(answer)
         return answer
 
