@@ -217,7 +217,7 @@ async def test_search_command_shows_ranked_passages():
     async with app.run_test(size=WIDE) as pilot:
         await ask(app, pilot, "/search harbour cost")
         results = app.query_one(SearchResults)
-        assert results.query == "harbour cost" and fake.asked == []
+        assert results.search_query == "harbour cost" and fake.asked == []
         assert [r.score for r in results.refs] == [0.71, 0.64, 0.52]
         assert app.sources.border_title == "Passages"
         assert app.query_one(QuestionMessage).text == "/search harbour cost"

@@ -3,9 +3,7 @@ assistant works in worker threads (tui/worker.py): the screen paints at once, ne
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from textual import events, on
 from textual.app import App, ComposeResult
@@ -14,6 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Footer
 
+from qa import Article, AssistantAPI, AssistantOpener
 from tui.article import ArticleScreen
 from tui.header import CorpusHeader
 from tui.help import HelpScreen, help_text
@@ -57,8 +56,8 @@ class ChatApp(AssistantWorker, App[None]):
           for n in range(1, 10)],
     ]
 
-    def __init__(self, assistant: Any | Callable[[], Any], *, export_dir: str | Path | None = None,
-                 theme: str | None = None) -> None:
+    def __init__(self, assistant: AssistantAPI | AssistantOpener, *,
+                 export_dir: str | Path | None = None, theme: str | None = None) -> None:
         super().__init__()
         self._init_worker(assistant)
         self._theme_name = theme or DEFAULT_THEME
@@ -127,7 +126,7 @@ class ChatApp(AssistantWorker, App[None]):
     # -- questions and commands --------------------------------------------------------------
     @on(PromptInput.Submitted)
     def _submitted(self, event: PromptInput.Submitted) -> None:
-        prompt = event.input
+        prompt = self.query_one(PromptInput)
         text = event.value.strip()
         prompt.value = ""
         if not text:
@@ -189,7 +188,7 @@ class ChatApp(AssistantWorker, App[None]):
             return
         self._read_article(ref)
 
-    def _show_article(self, article, ref: SourceRef) -> None:
+    def _show_article(self, article: Article, ref: SourceRef) -> None:
         screen = ArticleScreen(article, ref)
         if isinstance(self.screen, ArticleScreen):
             self.switch_screen(screen)
@@ -220,12 +219,13 @@ class ChatApp(AssistantWorker, App[None]):
         self.query_one(PromptInput).focus()
 
     def action_copy_answer(self) -> None:
-        turn = getattr(self.selected, "turn", None)
-        if turn is None:
+        selected = self.selected
+        turn = selected.turn if selected is not None else None
+        if selected is None or turn is None:
             self.notify("Nothing to copy yet: ask a question first.", severity="warning")
             return
         self.copy_to_clipboard(turn_markdown(turn))
-        n = len(self.selected.refs)
+        n = len(selected.refs)
         self.notify(f"Copied the {'results' if turn.is_search else 'answer'} and "
                     f"{n} source{'s' * (n != 1)} to the clipboard (Markdown).")
 
@@ -274,15 +274,18 @@ class ChatApp(AssistantWorker, App[None]):
             self.push_screen(HelpScreen())
 
 
-def create_app(assistant: Any | None = None, *, index: str | Path | None = None,
-               model: str | None = None, export_dir: str | Path | None = None,
+def create_app(assistant: AssistantAPI | AssistantOpener | None = None, *,
+               index: str | Path | None = None, model: str | None = None,
+               export_dir: str | Path | None = None,
                theme: str | None = None) -> ChatApp:
     """The chat app, for the CLI and tests alike. Without ``assistant``, it opens
     ``qa.Assistant.open(index, model=model)`` in a worker (building the sample index on first
     use)."""
     if assistant is None:
-        def assistant():
+        def open_assistant() -> AssistantAPI:
             from qa import Assistant
 
             return Assistant.open(index, model=model)
+
+        assistant = open_assistant
     return ChatApp(assistant, export_dir=export_dir, theme=theme)

@@ -42,11 +42,12 @@ class Paragraph(Static):
     def __init__(self, text: str, start: int, highlight: tuple[int, int] | None) -> None:
         content = plain(text)
         self.start, self.end = start, start + len(text)
-        self.highlight = None
+        self.highlight: tuple[int, int] | None = None
         if highlight and highlight[0] < self.end and highlight[1] > start:
             a, b = max(highlight[0], start), min(highlight[1], self.end)
             self.highlight = (a, b)
             content = content.stylize(HIGHLIGHT_STYLE, a - start, b - start)
+        self.styled = content   # as shown, with the highlight's style
         super().__init__(content, classes="-highlighted" if self.highlight else "")
 
 
@@ -95,8 +96,8 @@ class ArticleScreen(Screen):
         article's own paragraph breaks between paragraphs)."""
         out, last = [], None
         for p in self.highlighted():
-            text = p.content.plain
-            for span in p.content.spans:
+            text = p.styled.plain
+            for span in p.styled.spans:
                 if span.style == HIGHLIGHT_STYLE:
                     if last is not None:
                         out.append(self.article.text[last:p.start + span.start])
@@ -110,12 +111,13 @@ class ArticleScreen(Screen):
             return
         body = self.query_one("#article-body", VerticalScroll)
         first = marked[0]
+        assert first.highlight is not None
         if first.outer_size.height <= body.scrollable_content_region.height:
             body.scroll_to_center(first, animate=False, immediate=True)
             return
         # A paragraph taller than the view: aim at the line the quote starts on.
         width = max(first.content_region.width, 1)
-        before = first.content.plain[: first.highlight[0] - first.start]
+        before = first.styled.plain[: first.highlight[0] - first.start]
         row = len(plain(before).wrap(width)) - 1 if before else 0
         top = first.virtual_region.y + max(row - 2, 0)
         body.scroll_to(y=top, animate=False, immediate=True)

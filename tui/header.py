@@ -26,8 +26,8 @@ def summary(info: IndexInfo) -> str:
              f"{outlets} outlet{'s' * (outlets != 1)}"]
     if info.earliest and info.latest and info.earliest != info.latest:
         parts.append(f"{info.earliest.isoformat()} – {info.latest.isoformat()}")
-    elif info.earliest or info.latest:
-        parts.append((info.earliest or info.latest).isoformat())
+    elif (day := info.earliest or info.latest) is not None:
+        parts.append(day.isoformat())
     parts.append(info.model.rsplit("/", 1)[-1])
     return " · ".join(parts)
 

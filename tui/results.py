@@ -17,7 +17,7 @@ class SearchResults(TurnMessage):
 
     def __init__(self, query: str, hits: list[Hit]) -> None:
         super().__init__(refs_for_hits(hits), classes="-search")
-        self.query = query
+        self.search_query = query   # not `query`: that is Widget.query()
         self.hits = hits
         self.panel_title = "Passages"
         self.empty_note = "No passages matched."

@@ -7,6 +7,7 @@ from textual.containers import Vertical
 from textual.message import Message
 
 from tui.refs import SourceRef
+from tui.transcript import Turn
 
 
 class TurnMessage(Vertical, can_focus=True):
@@ -18,6 +19,7 @@ class TurnMessage(Vertical, can_focus=True):
     ]
     panel_title = "Sources"
     empty_note = "No sources."
+    turn: Turn | None = None   # the exchange it shows, for copy and export
 
     class Selected(Message):
         """The user picked this reply (click or focus)."""

@@ -7,17 +7,36 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import work
+from textual.app import App
+from textual.widget import Widget
 
-from qa import QAError
+from qa import (
+    Answer,
+    Article,
+    AssistantAPI,
+    AssistantOpener,
+    ConversationAPI,
+    Hit,
+    IndexInfo,
+    QAError,
+)
 from tui.answer import AnswerMessage
 from tui.notice import Notice
 from tui.question import QuestionMessage
 from tui.refs import SourceRef
 from tui.results import SearchResults
 from tui.transcript import Turn
+
+if TYPE_CHECKING:
+    from tui.header import CorpusHeader
+    from tui.turn import TurnMessage
+
+    _AppBase = App[None]
+else:
+    _AppBase = object
 
 SEARCH_K = 5   # passages /search shows
 WAITING = "Waiting for the model to load: this will be answered as soon as it is ready…"
@@ -38,21 +57,29 @@ class Job:
     text: str
     pending: Notice          # the placeholder its reply replaces
     generation: int          # the conversation it belongs to
-    conversation: Any = None
+    conversation: ConversationAPI | None = None
 
 
-class AssistantWorker:
-    """Mixed into the app: ``assistant`` is a ``qa.Assistant`` or a zero-argument callable
-    opening one. The app provides ``header``, ``_show``, ``_status``, ``select`` and
-    ``_show_article``."""
+class AssistantWorker(_AppBase):
+    """Mixed into the app: ``assistant`` is a ``qa.Assistant`` (any ``qa.AssistantAPI``) or a
+    zero-argument callable opening one. The app provides ``header``, ``_show``, ``_status``,
+    ``select`` and ``_show_article``."""
 
-    def _init_worker(self, assistant: Any | Callable[[], Any]) -> None:
-        self._source = assistant
+    if TYPE_CHECKING:
+        @property
+        def header(self) -> CorpusHeader: ...
+        def _show(self, widget: Widget, *, after: Widget | None = None) -> None: ...
+        def _status(self) -> None: ...
+        def select(self, widget: TurnMessage) -> None: ...
+        def _show_article(self, article: Article, ref: SourceRef) -> None: ...
+
+    def _init_worker(self, assistant: AssistantAPI | AssistantOpener) -> None:
         self._opens = callable(assistant) and not hasattr(assistant, "ask")
-        self.assistant: Any = None
-        self.info = None
+        self._source = assistant
+        self.assistant: AssistantAPI | None = None
+        self.info: IndexInfo | None = None
         self.load_error: str | None = None
-        self.conversation: Any = None
+        self.conversation: ConversationAPI | None = None
         self.turns: list[Turn] = []
         self.jobs: deque[Job] = deque()
         self.running: Job | None = None
@@ -64,7 +91,7 @@ class AssistantWorker:
         loading = self.assistant is None and self.load_error is None
         return loading or self.running is not None or bool(self.jobs)
 
-    def _from_thread(self, callback: Callable, *args) -> None:
+    def _from_thread(self, callback: Callable[..., Any], *args: Any) -> None:
         try:
             self.call_from_thread(callback, *args)
         except RuntimeError:  # the app has closed meanwhile
@@ -73,9 +100,9 @@ class AssistantWorker:
     # -- opening the assistant ------------------------------------------------------------
     @work(thread=True, group="load", exit_on_error=False)
     def _load(self) -> None:
-        assistant = None
+        assistant: AssistantAPI | None = None
         try:
-            assistant = self._source() if self._opens else self._source
+            assistant = self._open()
             self._from_thread(self._opened, assistant.info())
             assistant.warm_up()
         except Exception as exc:  # shown to the user; the app stays up
@@ -85,12 +112,19 @@ class AssistantWorker:
             return
         self._from_thread(self._assistant_ready, assistant)
 
-    def _opened(self, info) -> None:
+    def _open(self) -> AssistantAPI:
+        source = self._source
+        if self._opens and callable(source):
+            return source()
+        assert not callable(source)
+        return source
+
+    def _opened(self, info: IndexInfo) -> None:
         self.info = info
         self.header.show_info(info)
         self._status()
 
-    def _assistant_ready(self, assistant) -> None:
+    def _assistant_ready(self, assistant: AssistantAPI) -> None:
         self.assistant = assistant
         self.conversation = assistant.chat()
         self._status()
@@ -134,17 +168,21 @@ class AssistantWorker:
 
     @work(thread=True, group="jobs", exit_on_error=False)
     def _run(self, job: Job) -> None:
-        result, error = None, None
+        result: Answer | list[Hit] | None = None
+        error: BaseException | None = None
         try:
             if job.kind == "ask":
+                assert job.conversation is not None
                 result = job.conversation.ask(job.text)
             else:
+                assert self.assistant is not None
                 result = self.assistant.search(job.text, k=SEARCH_K)
         except Exception as exc:  # shown to the user; the app stays up
             error = exc
         self._from_thread(self._finish, job, result, error)
 
-    def _finish(self, job: Job, result: Any, error: BaseException | None) -> None:
+    def _finish(self, job: Job, result: Answer | list[Hit] | None,
+                error: BaseException | None) -> None:
         self.running = None
         if job.generation == self.generation:  # else: a new conversation began meanwhile
             if error is not None:
@@ -152,19 +190,30 @@ class AssistantWorker:
                 self._show(Notice(message, "error", title="Error"), after=job.pending)
                 self.notify(message, title="Could not answer", severity="error", markup=False)
             else:
-                turn = (Turn(job.text, answer=result) if job.kind == "ask"
-                        else Turn(job.text, hits=list(result)))
-                widget = (AnswerMessage(result) if job.kind == "ask"
-                          else SearchResults(job.text, list(result)))
-                widget.turn = turn
+                widget = self._reply(job, result)
+                turn = widget.turn
+                assert turn is not None
                 self.turns.append(turn)
                 self._show(widget, after=job.pending)
                 self.select(widget)
         self._drain()
 
+    @staticmethod
+    def _reply(job: Job, result: Answer | list[Hit] | None) -> TurnMessage:
+        """The widget showing ``result``, with its turn for copy and export."""
+        widget: TurnMessage
+        if isinstance(result, Answer):
+            widget, turn = AnswerMessage(result), Turn(job.text, answer=result)
+        else:
+            hits = list(result or [])
+            widget, turn = SearchResults(job.text, hits), Turn(job.text, hits=hits)
+        widget.turn = turn
+        return widget
+
     @work(thread=True, group="article", exit_on_error=False)
     def _read_article(self, ref: SourceRef) -> None:
         try:
+            assert self.assistant is not None
             article = self.assistant.article(ref.article_id)
         except Exception as exc:  # shown to the user; the app stays up
             self._from_thread(self._article_failed, exc)

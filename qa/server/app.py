@@ -1,4 +1,4 @@
-"""The HTTP API over an :class:`~qa.assistant.Assistant`: ``create_app(assistant)``.
+"""The HTTP API over an assistant (any :class:`qa.AssistantAPI`): ``create_app(assistant)``.
 
 Calls into the assistant run on a pool of ``workers`` threads (default one, in arrival order:
 the assistant promises safety from one thread at a time). The event loop stays free to accept,
@@ -12,17 +12,19 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from corpus.errors import QAError
 from corpus.models import Article
 from qa.errors import ArticleNotFound, QuestionError
+from qa.interfaces import AssistantAPI
 from qa.models import Answer
 from qa.server.schemas import (
     AskRequest,
@@ -33,11 +35,9 @@ from qa.server.schemas import (
     SearchResponse,
 )
 
-if TYPE_CHECKING:
-    from qa.assistant import Assistant
-
 MAX_BODY_BYTES = 256 * 1024   # a question with 20 answers of history is well under this
 MAX_ID_CHARS = 200
+DOCS_ASSETS = "/docs-assets"   # where the Swagger UI and ReDoc scripts are served
 log = logging.getLogger("qa.server")
 T = TypeVar("T")
 
@@ -112,7 +112,7 @@ class BodyLimit:
                           "send a shorter question or less history")(scope, receive, send)
 
 
-def create_app(assistant: Assistant, *, max_body_bytes: int = MAX_BODY_BYTES,
+def create_app(assistant: AssistantAPI, *, max_body_bytes: int = MAX_BODY_BYTES,
                warm_up: bool = True, workers: int = 1) -> FastAPI:
     """The API serving ``assistant``. With ``warm_up`` the model loads at start-up (in the
     lifespan), so the first request is as quick as the rest. ``workers`` > 1 runs requests in
@@ -128,8 +128,10 @@ def create_app(assistant: Assistant, *, max_body_bytes: int = MAX_BODY_BYTES,
         finally:
             worker.close()
 
-    app = FastAPI(title="newsqa", version="0.1.0", lifespan=lifespan,
-                  summary="Ask questions of a folder of news articles; answers cite sentences.")
+    # FastAPIOffline: /docs and /redoc with their scripts served from here, not from a CDN.
+    app = FastAPIOffline(title="newsqa", version="0.1.0", lifespan=lifespan,
+                         summary="Ask questions of a folder of news articles; answers cite "
+                         "sentences.", static_url=DOCS_ASSETS)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes,
                        reject=lambda message: _error_response(413, "body_too_large", message))
     _add_error_handlers(app)
@@ -185,57 +187,68 @@ def _field(loc: tuple) -> str:
 
 
 def _add_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = list(exc.errors())
-        bad_json = next((e for e in errors if e.get("type") == "json_invalid"), None)
-        if bad_json is not None:
-            why = (bad_json.get("ctx") or {}).get("error", "JSON decode error")
-            at = bad_json["loc"][-1] if len(bad_json["loc"]) > 1 else "?"
-            return _error_response(400, "bad_json", f"the body is not valid JSON ({why}, "
-                                   f"character {at}): send one JSON object")
-        if isinstance(exc.body, bytes) and exc.body:  # FastAPI parses JSON bodies only
-            kind = request.headers.get("content-type", "none")
-            return _error_response(415, "unsupported_media_type", f"the body is sent as {kind}: "
-                                   "send a JSON object with Content-Type: application/json")
-        details = [ErrorDetail(field=_field(tuple(e.get("loc", ()))),
-                               problem=e.get("msg", "").removeprefix("Value error, "))
-                   for e in errors]
-        if [(d.field, e.get("type")) for d, e in zip(details, errors)] == [("body", "missing")]:
-            return _error_response(422, "invalid_request", "the body is empty: send a JSON "
-                                   "object (see /docs for its fields)", details)
-        first = details[0] if details else ErrorDetail(field="body", problem="invalid")
-        more = f" (and {len(details) - 1} more problems)" if len(details) > 1 else ""
-        return _error_response(422, "invalid_request", f"{first.field}: {first.problem}{more}; "
-                               "see /docs for the request format", details)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(QAError, _qa_error)
+    app.add_exception_handler(Exception, _crash)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
-            exc.status_code, "bad_request" if exc.status_code < 500 else "internal")
-        message = str(exc.detail)
-        if exc.status_code == 400 and message == "There was an error parsing the body":
-            code = "bad_json"
-            message = "the body could not be read (is it UTF-8 JSON?): send one JSON object"
-        elif exc.status_code == 404 and message == "Not Found":
-            message = f"no such endpoint: {request.url.path} (see /docs)"
-        elif exc.status_code == 405:
-            message = f"{request.method} is not allowed on {request.url.path} (see /docs)"
-        response = _error_response(exc.status_code, code, message)
-        response.headers.update(exc.headers or {})
-        return response
 
-    @app.exception_handler(QAError)
-    async def qa_error(request: Request, exc: QAError) -> JSONResponse:
-        if isinstance(exc, ArticleNotFound):
-            return _error_response(404, "not_found", str(exc))
-        if isinstance(exc, QuestionError):
-            return _error_response(422, "invalid_request", str(exc))
-        log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
-        return _error_response(503, "unavailable", str(exc))
+async def _invalid(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    bad_json = next((e for e in errors if e.get("type") == "json_invalid"), None)
+    if bad_json is not None:
+        why = (bad_json.get("ctx") or {}).get("error", "JSON decode error")
+        at = bad_json["loc"][-1] if len(bad_json["loc"]) > 1 else "?"
+        return _error_response(400, "bad_json", f"the body is not valid JSON ({why}, "
+                               f"character {at}): send one JSON object")
+    if isinstance(exc.body, bytes) and exc.body:  # FastAPI parses JSON bodies only
+        kind = request.headers.get("content-type", "none")
+        return _error_response(415, "unsupported_media_type", f"the body is sent as {kind}: "
+                               "send a JSON object with Content-Type: application/json")
+    return _invalid_fields(errors)
 
-    @app.exception_handler(Exception)
-    async def crash(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return _error_response(500, "internal", f"{type(exc).__name__}: {exc} (a bug: the "
-                               "server log has the traceback)")
+
+def _invalid_fields(errors: list[Any]) -> JSONResponse:
+    details = [ErrorDetail(field=_field(tuple(e.get("loc", ()))),
+                           problem=e.get("msg", "").removeprefix("Value error, "))
+               for e in errors]
+    if [(d.field, e.get("type")) for d, e in zip(details, errors)] == [("body", "missing")]:
+        return _error_response(422, "invalid_request", "the body is empty: send a JSON "
+                               "object (see /docs for its fields)", details)
+    first = details[0] if details else ErrorDetail(field="body", problem="invalid")
+    more = f" (and {len(details) - 1} more problems)" if len(details) > 1 else ""
+    return _error_response(422, "invalid_request", f"{first.field}: {first.problem}{more}; "
+                           "see /docs for the request format", details)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
+        exc.status_code, "bad_request" if exc.status_code < 500 else "internal")
+    message = str(exc.detail)
+    if exc.status_code == 400 and message == "There was an error parsing the body":
+        code = "bad_json"
+        message = "the body could not be read (is it UTF-8 JSON?): send one JSON object"
+    elif exc.status_code == 404 and message == "Not Found":
+        message = f"no such endpoint: {request.url.path} (see /docs)"
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path} (see /docs)"
+    response = _error_response(exc.status_code, code, message)
+    response.headers.update(exc.headers or {})
+    return response
+
+
+async def _qa_error(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, ArticleNotFound):
+        return _error_response(404, "not_found", str(exc))
+    if isinstance(exc, QuestionError):
+        return _error_response(422, "invalid_request", str(exc))
+    log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
+    return _error_response(503, "unavailable", str(exc))
+
+
+async def _crash(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return _error_response(500, "internal", f"{type(exc).__name__}: {exc} (a bug: the "
+                           "server log has the traceback)")
