@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
-import queue
 import re
 import signal
-import subprocess
-import sys
-import threading
+import socket
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -21,70 +15,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
+from served import Served  # noqa: E402
+
 from qa.assistant import Assistant  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-START_TIMEOUT = 120.0
 QUESTION = "How many Turkish soldiers were killed in Idlib?"
-
-
-class Served:
-    """A ``qa serve`` child process; ``url`` is read from its start-up line."""
-
-    def __init__(self, index: str, *extra: str) -> None:
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "qa", "serve", "--index", index, "--port", "0", *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.stderr: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-        self.url = self._wait_for_url()
-
-    def _read(self) -> None:
-        for line in self.proc.stderr:
-            self.stderr.append(line)
-            self.lines.put(line)
-
-    def _wait_for_url(self) -> str:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=1)
-            except queue.Empty:
-                if self.proc.poll() is not None:
-                    break
-                continue
-            m = re.search(r"on (http://127\.0\.0\.1:\d+) \(this machine only\)", line)
-            if m:
-                return m.group(1)
-        self.proc.kill()
-        raise AssertionError("qa serve did not start:\n" + "".join(self.stderr))
-
-    def get(self, path: str) -> tuple[int, dict]:
-        return self._call(urllib.request.Request(self.url + path))
-
-    def post(self, path: str, body: dict) -> tuple[int, dict]:
-        req = urllib.request.Request(self.url + path, data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
-        return self._call(req)
-
-    @staticmethod
-    def _call(req) -> tuple[int, dict]:
-        try:
-            with urllib.request.urlopen(req, timeout=60) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read())
-
-    def stop(self, sig: int) -> int:
-        self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout=30)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -123,6 +60,88 @@ def test_qa_serve_answers_over_http_and_stops_cleanly(qa_index, sig):
     assert code == 0, "".join(served.stderr)
     assert "qa serve: stopped" in "".join(served.stderr)
     assert "Traceback" not in "".join(served.stderr)
+
+
+def _raw_request(sock: socket.socket, path: str = "/health") -> bytes:
+    """Send a whole GET and read its whole response (headers and Content-Length body)."""
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head
+
+
+def _closed_by(sock: socket.socket, deadline: float) -> bool:
+    """True once the server closes ``sock`` (before ``deadline``), sending nothing."""
+    sock.settimeout(max(deadline - time.monotonic(), 0.01))
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_half_open_connections_are_closed_and_one_too_many_gets_503(qa_index):
+    timeout, limit = 3.0, 100
+    served = Served(qa_index, "--request-timeout", str(timeout),
+                    "--max-connections", str(limit))
+    host, port = served.url.removeprefix("http://").split(":")
+    socks: list[socket.socket] = []
+    try:
+        started = time.monotonic()
+        for _ in range(limit - 1):  # headers that never end: no blank line
+            sock = socket.create_connection((host, int(port)), timeout=5)
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            socks.append(sock)
+        # one that finishes a request, then starts another and stalls: the deadline re-arms
+        kept = socket.create_connection((host, int(port)), timeout=10)
+        assert _raw_request(kept).startswith(b"HTTP/1.1 200")
+        kept.sendall(b"GET /health HTTP/1.1\r\n")
+        socks.append(kept)
+
+        extra = socket.create_connection((host, int(port)), timeout=5)
+        busy = extra.recv(4096)
+        assert busy.startswith(b"HTTP/1.1 503"), busy
+        assert b"too many connections" in busy
+        assert extra.recv(1) == b""  # and closed
+        extra.close()
+
+        assert time.monotonic() - started < timeout, "the machine is too slow for this test"
+        for sock in socks:  # all still open: the limit is a deadline, not an instant refusal
+            sock.setblocking(False)
+            try:
+                assert sock.recv(1) != b"", "closed before its deadline"
+            except BlockingIOError:
+                pass
+            sock.setblocking(True)
+
+        deadline = started + timeout + 5
+        still_open = [s for s in socks if not _closed_by(s, deadline)]
+        assert not still_open, f"{len(still_open)} of {len(socks)} connections still open"
+        assert time.monotonic() - started >= timeout * 0.9
+
+        status, health = served.get("/health")  # the server serves on
+        assert status == 200 and health["status"] == "ok"
+    finally:
+        for sock in socks:
+            sock.close()
+        code = served.stop(signal.SIGTERM)
+    assert code == 0, "".join(served.stderr)
+    assert "Traceback" not in "".join(served.stderr)
+
+
+def test_limits_out_of_range_are_usage_errors(capsys):
+    from qa.cli import main
+
+    assert main(["serve", "--max-connections", "0"]) == 2
+    assert "--max-connections 0" in capsys.readouterr().err
+    assert main(["serve", "--request-timeout", "0"]) == 2
+    assert "--request-timeout 0" in capsys.readouterr().err
 
 
 def test_binding_beyond_loopback_warns(qa_index, monkeypatch, capsys):

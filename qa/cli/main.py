@@ -6,12 +6,18 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 from corpus.errors import QAError
 from qa.errors import QuestionError, UsageError
+
+# The exit status of a command whose reader has gone (`qa ask ... | head -c 10`): what a Unix
+# tool killed by SIGPIPE reports (128 + 13), so `set -o pipefail` scripts still see that the
+# output was cut short. Nothing is printed: the reader stopped reading on purpose.
+EXIT_BROKEN_PIPE = 141
 
 # Built-in sub-commands, in the order --help lists them. Modules are imported only to build the
 # parser; each keeps its heavy imports inside ``run``.
@@ -51,7 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(format="%(levelname)s: %(message)s", level=logging.WARNING)
     try:
-        return int(args.run(args) or 0)
+        code = int(args.run(args) or 0)
+        sys.stdout.flush()  # here, so a reader that has gone is noticed while we can still tell
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except (UsageError, QuestionError) as exc:  # the user's input: exit 2, as argparse does
         print(f"qa: error: {exc}", file=sys.stderr)
         return 2
@@ -69,6 +79,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"qa: error: {type(exc).__name__}: {exc} (run with --debug for details)",
               file=sys.stderr)
         return 1
+
+
+def _reader_gone() -> int:
+    """Send stdout to devnull (the Python docs' recipe): the interpreter's last flush at exit
+    would otherwise fail again and print "Exception ignored ... BrokenPipeError"."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (a test's capture): nothing to do
+        pass
+    return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":  # pragma: no cover

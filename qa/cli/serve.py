@@ -12,6 +12,11 @@ import threading
 from corpus.errors import QAError
 from qa.cli.options import add_index, open_assistant
 
+# The server's limits (qa/server/connections.py applies them; defined here so that building the
+# parser does not import uvicorn).
+MAX_CONNECTIONS = 64     # connections open at once; one more is answered 503 and closed
+REQUEST_TIMEOUT = 10.0   # seconds a client has to send a whole request, headers and body
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -26,6 +31,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=1, metavar="N",
                         help="threads answering requests (default 1, one request at a time; "
                         "more only with an assistant that is safe to share between threads)")
+    parser.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS, metavar="N",
+                        help=f"connections open at once (default {MAX_CONNECTIONS}); one more "
+                        "is answered 503 and closed")
+    parser.add_argument("--request-timeout", type=float, default=REQUEST_TIMEOUT, metavar="S",
+                        help=f"seconds a client has to send a whole request (default "
+                        f"{REQUEST_TIMEOUT:g}); a slower one is disconnected")
     parser.add_argument("--access-log", action="store_true", help="log every request")
     add_index(parser)
     parser.set_defaults(run=run)
@@ -45,16 +56,26 @@ def say(message: str) -> None:
     print(f"qa serve: {message}", file=sys.stderr, flush=True)
 
 
-def run(args: argparse.Namespace) -> int:
+def check(args: argparse.Namespace) -> None:
+    """A one-line UsageError for a value out of range."""
     from qa.errors import UsageError
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port} is not a port: give 1-65535 (or 0 for any free)")
     if not 1 <= args.workers <= 16:
         raise UsageError(f"--workers {args.workers}: give 1 to 16")
+    if not 1 <= args.max_connections <= 10_000:
+        raise UsageError(f"--max-connections {args.max_connections}: give 1 to 10000")
+    if not 0.1 <= args.request_timeout <= 3600:
+        raise UsageError(f"--request-timeout {args.request_timeout:g}: give 0.1 to 3600 seconds")
+
+
+def run(args: argparse.Namespace) -> int:
+    check(args)
     import uvicorn
 
     from qa.server import create_app
+    from qa.server.connections import server_limits
 
     class Server(uvicorn.Server):
         """Stops on SIGINT/SIGTERM and returns (uvicorn would re-raise the signal)."""
@@ -95,7 +116,9 @@ def run(args: argparse.Namespace) -> int:
         config = uvicorn.Config(app, host=args.host, port=args.port,
                                 log_level="info" if args.access_log else "warning",
                                 access_log=args.access_log, lifespan="on",
-                                timeout_graceful_shutdown=10)
+                                timeout_graceful_shutdown=10,
+                                **server_limits(request_timeout=args.request_timeout,
+                                                max_connections=args.max_connections))
         server = Server(config)
         server.run()
     finally:
