@@ -49,7 +49,8 @@ def main(argv: list[str]) -> int:
         return 2
     from corpus import load_articles
     from embeddings import load_encoder
-    from qa.indexing.pipeline import _chunk, index_paths
+    from qa.indexing.pipeline import index_paths
+    from qa.indexing.run import chunk_for_model as _chunk
 
     work = Path(tempfile.mkdtemp(prefix="bench-index-"))
     lines = args.data.read_text(encoding="utf-8").splitlines(True)

@@ -5,32 +5,87 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from corpus import load_file
+import numpy as np
+
+from corpus import DEFAULT_MAX_ARTICLE_BYTES, load_file
 from corpus.models import Article, Passage
+from embeddings import IndexStore
+from qa.indexing.summary import IndexSummary
+
+if TYPE_CHECKING:
+    from embeddings.database import Lookup
+    from embeddings.writer import Batch
 
 log = logging.getLogger("qa")
 
 MAX_AHEAD = 20_000  # passages read and chunked but not yet embedded
 
 
+class Item:
+    """What the reader queues for the encoding thread, applied there in order: written in a
+    store transaction (:meth:`write`, with its passages' vectors), then, once committed,
+    counted in the summary (:meth:`tally`)."""
+
+    @property
+    def embeds(self) -> int:
+        """How many passages of this item are to be embedded."""
+        return 0
+
+    @property
+    def articles(self) -> int:
+        """How many articles this item finishes (for the progress shown)."""
+        return 0
+
+    def texts(self) -> list[str]:
+        return []
+
+    def write(self, batch: Batch, vectors: np.ndarray) -> None:
+        """Add this item to the open transaction ``batch``; ``vectors``: one per passage."""
+
+    def tally(self, summary: IndexSummary) -> None:
+        """Count this (committed) item in ``summary``."""
+
+
 @dataclass
-class Work:
-    """An article to embed: ``status`` is ``added`` or ``updated``."""
+class Work(Item):
+    """An article to embed, new or (``replaces``) a changed version of a stored one."""
 
     article: Article
     passages: list[Passage]
-    status: str
-    articles: int = 1
+    replaces: bool = False
+
+    @property
+    def embeds(self) -> int:
+        return len(self.passages)
+
+    @property
+    def articles(self) -> int:
+        return 1
+
+    def texts(self) -> list[str]:
+        return [p.text for p in self.passages]
+
+    def write(self, batch: Batch, vectors: np.ndarray) -> None:
+        batch.upsert(self.article, self.passages, vectors)
+
+    def tally(self, summary: IndexSummary) -> None:
+        if self.replaces:
+            summary.updated += 1
+        else:
+            summary.added += 1
+        summary.passages += len(self.passages)
 
 
 @dataclass
-class Unchanged:
+class Unchanged(Item):
     """Articles already stored as they are; ``moved`` ones need their path or URL updated."""
 
     count: int
@@ -40,35 +95,51 @@ class Unchanged:
     def articles(self) -> int:
         return self.count
 
+    def write(self, batch: Batch, vectors: np.ndarray) -> None:
+        for article in self.moved:
+            batch.update_metadata(article)
+
+    def tally(self, summary: IndexSummary) -> None:
+        summary.unchanged += self.count
+
+    def add(self, article: Article, *, moved: bool) -> None:
+        self.count += 1
+        if moved:
+            self.moved.append(article)
+
 
 @dataclass
-class FileDone:
-    """Every article of this file is queued: once they are committed, so is the file's stamp."""
+class FileDone(Item):
+    """Every article of this file is queued: once they are committed, so is the file's stamp
+    (so an unchanged file is not even re-read next time)."""
 
     path: str
     size: int
     mtime_ns: int
     recipe: str
-    articles: int = 0
+
+    def write(self, batch: Batch, vectors: np.ndarray) -> None:
+        batch.touch_file(self.path, self.size, self.mtime_ns, self.recipe)
 
 
-@dataclass
 class Done:
-    articles: int = 0
+    """Every file is read: nothing follows."""
 
 
 class Reader:
     """Reads ``files`` (``(root, file)`` pairs) in a thread; :meth:`get` yields work items."""
 
-    def __init__(self, store, files: list[tuple[Path, Path]], *,
+    def __init__(self, store: IndexStore, files: list[tuple[Path, Path]], *,
                  fields: Mapping[str, str] | None, chunk: Callable[[Article], list[Passage]],
-                 recipe: dict | None = None) -> None:
+                 recipe: Mapping[str, Any] | None = None,
+                 max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> None:
         self._store = store
         self._files = files
         self._fields = dict(fields) if fields else None
         self._chunk = chunk
+        self._max_article_bytes = max_article_bytes
         self.recipe = json.dumps({"fields": self._fields, **(recipe or {})}, sort_keys=True)
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.Queue[Item | Done | BaseException] = queue.Queue()
         self._stop = threading.Event()
         self._cond = threading.Condition()
         self._ahead = 0
@@ -85,7 +156,7 @@ class Reader:
         self._thread = threading.Thread(target=self._run, name="qa-index-reader", daemon=True)
         self._thread.start()
 
-    def get(self, timeout: float | None) -> object | None:
+    def get(self, timeout: float | None) -> Item | Done | None:
         """The next item, or ``None`` if none came within ``timeout`` seconds. Re-raises an
         error of the reading thread."""
         try:
@@ -120,7 +191,7 @@ class Reader:
         lookup = self._store.lookup()
         try:
             stamps = lookup.file_stamps()
-            todo = []
+            todo: list[tuple[Path, os.stat_result]] = []
             for _root, file in self._files:
                 stat = file.stat()
                 key = str(file)
@@ -139,15 +210,15 @@ class Reader:
                 self._read(file, stat, lookup, seen)
                 self.bytes_done += stat.st_size
             self.finished = True
-            self._queue.put(Done())
+            self._queue.put(Done())  # after the last item: the queue keeps order
         except BaseException as exc:  # handed to the consumer, which re-raises it
             self._queue.put(exc)
         finally:
             lookup.close()
 
-    def _read(self, file: Path, stat, lookup, seen: set[str]) -> None:
+    def _read(self, file: Path, stat: os.stat_result, lookup: Lookup, seen: set[str]) -> None:
         key = str(file)
-        unreadable = []
+        unreadable: list[str] = []
 
         def on_skip(where: str, reason: str) -> None:
             if where == key:
@@ -156,27 +227,23 @@ class Reader:
 
         ids = self.parsed.setdefault(key, set())
         unchanged = Unchanged(0)
-        for article in load_file(file, fields=self._fields, on_skip=on_skip):
+        for article in load_file(file, fields=self._fields, on_skip=on_skip,
+                                 max_article_bytes=self._max_article_bytes):
             if self._stop.is_set():
                 return
-            if article.id in seen:
-                log.warning("skipped an article in %s: same id as an earlier one (%s)", key,
-                            article.title[:60])
+            if not self._first_seen(article, key, seen):
                 continue
-            seen.add(article.id)
             ids.add(article.id)
-            self.articles_seen += 1
             stored = lookup.article_meta(article.id)
             if stored and stored[0] == article.content_hash:
-                unchanged.count += 1
-                if tuple(stored[1:]) != (article.path, article.url, article.site):
-                    unchanged.moved.append(article)
+                unchanged.add(article, moved=tuple(stored[1:]) != (article.path, article.url,
+                                                                   article.site))
                 continue
             if unchanged.count:
                 self._put(unchanged)
                 unchanged = Unchanged(0)
             passages = self._chunk(article)
-            self._put(Work(article, passages, "updated" if stored else "added"))
+            self._put(Work(article, passages, replaces=stored is not None))
         if unchanged.count:
             self._put(unchanged)
         if unreadable:
@@ -185,8 +252,18 @@ class Reader:
         else:
             self._put(FileDone(key, stat.st_size, stat.st_mtime_ns, self.recipe))
 
-    def _put(self, item) -> None:
-        n = len(item.passages) if isinstance(item, Work) else 0
+    def _first_seen(self, article: Article, key: str, seen: set[str]) -> bool:
+        """Whether ``article`` is the first of its id in this run (a later one is skipped)."""
+        if article.id in seen:
+            log.warning("skipped an article in %s: same id as an earlier one (%s)", key,
+                        article.title[:60])
+            return False
+        seen.add(article.id)
+        self.articles_seen += 1
+        return True
+
+    def _put(self, item: Item) -> None:
+        n = item.embeds
         with self._cond:
             while self._ahead > MAX_AHEAD and not self._stop.is_set():
                 self._cond.wait(0.5)
@@ -195,12 +272,12 @@ class Reader:
         self._queue.put(item)
 
     # -- pruning ---------------------------------------------------------------------------
-    def stale_ids(self, store, roots: list[Path]) -> list[str]:
+    def stale_ids(self, store: IndexStore, roots: list[Path]) -> list[str]:
         """Stored articles under ``roots`` that this run did not find (their file is gone, or
         they are no longer in it). Articles of files skipped as unchanged or unreadable stay."""
         lookup = store.lookup()
         try:
-            stale = []
+            stale: list[str] = []
             for root in roots:
                 for aid, path in lookup.articles_under(str(root)):
                     if path in self.skipped_files:
@@ -211,7 +288,7 @@ class Reader:
         finally:
             lookup.close()
 
-    def vanished_files(self, store, roots: list[Path]) -> list[str]:
+    def vanished_files(self, store: IndexStore, roots: list[Path]) -> list[str]:
         present = {str(f) for _, f in self._files}
         lookup = store.lookup()
         try:

@@ -1,0 +1,221 @@
+"""One indexing run, a step at a time: the reader thread queues items (articles to embed,
+unchanged articles, file stamps); this thread gathers them into batches, embeds a batch's
+passages in one ``encode`` call and writes the batch in one transaction, in reading order.
+
+Crash safety rests on that order: a file's stamp is committed only with (or after) its last
+article, so a killed run redoes at most the batch in flight and re-reads only unfinished files.
+Ctrl-C stops at the next encoder batch; the items queued before the first article still to
+embed are committed, then :class:`IndexingInterrupted` carries the summary out.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+import numpy as np
+
+from corpus import DEFAULT_MAX_ARTICLE_BYTES, CorpusError, chunk_article
+from corpus.chunking import DEFAULT_MAX_TOKENS
+from corpus.models import Article, Passage
+from embeddings import Encoder, IndexStore
+from qa.indexing.file_reader import Done, Item, Reader
+from qa.indexing.summary import IndexingInterrupted, IndexSummary, Progress
+
+log = logging.getLogger("qa")
+
+# Passages are cut at the chunker's default of 200 word pieces (a paragraph or so: specific
+# enough to rank, long enough to quote), or at the model's own limit if that is lower.
+PASSAGE_TOKENS = DEFAULT_MAX_TOKENS
+ENCODE_CHUNK = 256  # passages per encode() call and per transaction
+# Items held before a commit even with fewer than ENCODE_CHUNK passages among them: a re-run
+# over thousands of unchanged files (items that embed nothing) still commits their stamps and
+# shows progress every so often, and holds little memory meanwhile.
+MAX_PENDING_ITEMS = 2000
+POLL_SECONDS = 0.5  # how long to wait for the reader before embedding what is already here
+# The interpreter's thread switch interval while indexing (Python's default: 5 ms). The reader
+# thread holds the GIL while it parses and chunks; switching sooner hands it back to the encoder
+# (which releases it inside onnxruntime) without waiting out a whole 5 ms slice.
+SWITCH_INTERVAL = 0.0005
+_NO_VECTORS = np.empty((0, 0), dtype=np.float32)  # for a batch with nothing to embed
+
+
+class _Stop(Exception):
+    """Raised at the next progress report after the first Ctrl-C."""
+
+
+class IndexRun:
+    """Index ``files`` (``(root, file)`` pairs) into ``store``; :meth:`run` does it once."""
+
+    def __init__(self, store: IndexStore, files: list[tuple[Path, Path]], roots: list[Path],
+                 encoder: Encoder, *, prune: bool = False,
+                 progress: Callable[[Progress], None] | None = None,
+                 fields: Mapping[str, str] | None = None, batch_size: int = 32,
+                 started: float | None = None,
+                 max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> None:
+        self.store = store
+        self.roots = roots
+        self.encoder = encoder
+        self.prune = prune
+        self.progress = progress
+        self.batch_size = batch_size
+        self.started = time.perf_counter() if started is None else started
+        max_tokens = passage_tokens(encoder)
+        self.reader = Reader(store, files, fields=fields,
+                             chunk=lambda article: chunk_for_model(article, encoder, max_tokens),
+                             recipe={"max_tokens": max_tokens, "model": encoder.name},
+                             max_article_bytes=max_article_bytes)
+        self.summary = IndexSummary()
+        self.stop = threading.Event()  # set by the first Ctrl-C
+        self.pending: list[Item] = []  # read, not yet committed
+        self.pending_passages = 0  # passages to embed among them
+        self.embedded = 0  # passages embedded so far
+        self.articles_done = 0  # articles committed (added, updated or unchanged)
+        self.encoding_since: float | None = None  # when the model was ready
+
+    def run(self) -> IndexSummary:
+        """Index everything, then prune if asked. Raises :class:`IndexingInterrupted` on
+        Ctrl-C, ``CorpusError`` if no file held a readable article."""
+        restore_sigint = _catch_sigint(self.stop)
+        self.reader.start()
+        try:
+            with _switch_interval(SWITCH_INTERVAL):
+                self._consume()
+            self._check_something_was_read()
+            if self.prune:
+                self._prune()
+        except (_Stop, KeyboardInterrupt):
+            self._commit_finished()
+            raise IndexingInterrupted(self.summary) from None
+        finally:
+            self.reader.stop()
+            restore_sigint()
+        return self.summary
+
+    # -- the steps ---------------------------------------------------------------------------
+    def _consume(self) -> None:
+        """Gather the reader's items into batches until it is done."""
+        while True:
+            item = self.reader.get(timeout=POLL_SECONDS)
+            self._report()  # where a Ctrl-C stops a run that is waiting for the reader
+            if isinstance(item, Done):
+                self._flush()
+                return
+            if item is None:  # the reader is slow: embed what it has given so far
+                self._flush()
+                continue
+            self.pending.append(item)
+            self.pending_passages += item.embeds
+            if (self.pending_passages >= ENCODE_CHUNK
+                    or len(self.pending) >= MAX_PENDING_ITEMS):
+                self._flush()
+
+    def _flush(self) -> None:
+        if self.pending:
+            self._commit(self.pending)
+            self.pending, self.pending_passages = [], 0
+
+    def _commit(self, items: list[Item]) -> None:
+        """Embed the items' passages, write the items in one transaction, then count them."""
+        vectors = self._encode([text for item in items for text in item.texts()])
+        offset = 0
+        with self.store.batch() as batch:
+            for item in items:
+                item.write(batch, vectors[offset:offset + item.embeds])
+                offset += item.embeds
+        for item in items:
+            item.tally(self.summary)
+            self.articles_done += item.articles
+        self.reader.consumed(offset)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return _NO_VECTORS
+        if self.encoding_since is None:
+            self.encoder.warm_up()  # the rate shown leaves out loading the model
+            self.encoding_since = time.perf_counter()
+        return self.encoder.encode(texts, batch_size=self.batch_size, progress=self._report)
+
+    def _report(self, embedded: int = 0) -> None:
+        """Count ``embedded`` passages and tell ``progress``; raise ``_Stop`` after Ctrl-C."""
+        if self.stop.is_set():
+            raise _Stop
+        self.embedded += embedded
+        if self.progress:
+            since = self.started if self.encoding_since is None else self.encoding_since
+            self.progress(Progress(self.embedded, self.reader.total_estimate(),
+                                   self.articles_done, time.perf_counter() - since))
+
+    def _check_something_was_read(self) -> None:
+        if self.reader.articles_seen == 0:
+            raise CorpusError(f"no readable articles in {', '.join(map(str, self.roots))}: "
+                              "check the warnings above (or name JSON fields with "
+                              "--fields text=NAME)")
+
+    def _prune(self) -> None:
+        with self.store.batch() as batch:
+            self.summary.removed = batch.remove(self.reader.stale_ids(self.store, self.roots))
+            batch.forget_files(self.reader.vanished_files(self.store, self.roots))
+
+    def _commit_finished(self) -> None:
+        """After Ctrl-C: commit the pending items that precede the first article still to be
+        embedded (unchanged articles, file stamps), so the next run need not redo them."""
+        finished = list(itertools.takewhile(lambda item: item.embeds == 0, self.pending))
+        self.stop.clear()
+        if finished:
+            self._commit(finished)
+
+
+def passage_tokens(encoder: Encoder) -> int:
+    """The word pieces a passage is cut at for ``encoder``."""
+    return min(PASSAGE_TOKENS, encoder.max_tokens)
+
+
+def chunk_for_model(article: Article, encoder: Encoder, max_tokens: int) -> list[Passage]:
+    """Passages that fit the model; a still-too-long one is cut smaller, never truncated."""
+    limit = max_tokens
+    for _ in range(4):
+        passages = chunk_article(article, max_tokens=limit, count_tokens=encoder.count_tokens)
+        counts = encoder.count_tokens([p.text for p in passages])
+        if not counts or max(counts) <= encoder.max_tokens:
+            return passages
+        limit = max(16, limit * 3 // 4)
+    log.warning("article %s (%s): a passage of %d word pieces exceeds the model's %d; its end "
+                "will not be searchable", article.id, article.path, max(counts), encoder.max_tokens)
+    return passages
+
+
+@contextmanager
+def _switch_interval(seconds: float) -> Iterator[None]:
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(seconds)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
+
+
+def _catch_sigint(stop: threading.Event) -> Callable[[], None]:
+    """First Ctrl-C: finish gracefully (``stop`` is set); a second one interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, handler)
+    return restore
