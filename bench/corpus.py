@@ -6,11 +6,11 @@ import resource
 import time
 
 import corpus
-from bench._data import require
+from bench._data import dataset
 
 
 def main(argv: list[str]) -> int:
-    path = require("bbc/bbc_articles.jsonl")
+    path = dataset("bbc", "bbc_articles.jsonl")
     t0 = time.perf_counter()
     articles = list(corpus.load_articles(path))
     t1 = time.perf_counter()

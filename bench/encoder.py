@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-SHARED = Path(os.environ.get("QA_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-BBC = SHARED / "datasets" / "bbc" / "bbc_articles.jsonl"
-SQUAD = SHARED / "datasets" / "squad" / "dev-v1.1.json"
+from bench._data import dataset, dataset_path
+
+BBC = dataset_path("bbc", "bbc_articles.jsonl")
+SQUAD = dataset_path("squad", "dev-v1.1.json")
 ALL = ["torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8", "openvino-fp32"]
 
 
@@ -97,10 +98,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--squad", type=int, default=300, help="SQuAD questions (0: skip)")
     ap.add_argument("--no-startup", action="store_true", help="skip the start-up timing")
     args = ap.parse_args(argv)
-    if not BBC.is_file():
-        print(f"bench encoder: {BBC} not found: put the shared datasets beside the checkout "
-              "or set QA_SHARED")
-        return 2
+    dataset("bbc", "bbc_articles.jsonl")  # exits 2 if missing
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from embeddings import load_encoder
     from embeddings.backends import DEFAULT_BACKEND, check_backend

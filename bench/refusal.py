@@ -35,8 +35,10 @@ def quarter_corpus(encoder, cache) -> tuple[Corpus, dict[str, list[Question]]]:
     return corpus, parts
 
 
-def run(assistant, questions: list[Question], cache) -> list[tuple[Question, object, np.ndarray]]:
-    from qa import answering
+def run(assistant, questions: list[Question], cache) -> list[tuple[Question, object, tuple]]:
+    """Each question answered as the assistant answers it (the same scoring function), with the
+    confidence features and whether the picked sentences hold a gold answer."""
+    from qa.engine import answering
     from qa.engine.question import Question as Q
 
     qvecs = cache.embed([q.text for q in questions], "questions")
@@ -44,15 +46,11 @@ def run(assistant, questions: list[Question], cache) -> list[tuple[Question, obj
     for q, v in zip(questions, qvecs):
         cands = assistant.retriever.retrieve(q.text, v, answering.PASSAGES + 3)
         parsed = Q.parse(q.text)
-        ans = assistant.answer(q.text, parsed, v, cands)
-        sents = answering.candidate_sentences(cands)
-        vecs = assistant.sentence_vectors.get([s.text for s in sents]) if sents else None
-        answering.featurize(parsed, v, sents, cands, assistant.lexical.idf, vecs)
-        ranked = answering.rank(sents)
-        feats = answering.confidence_features(ranked, cands)
+        scoring = assistant.score(parsed, v, cands)
+        ans = assistant.reply(q.text, parsed, scoring, cands)
         right = bool(q.answers) and any(a.lower() in s.text.lower() for s in
-                                         answering.pick(ranked) for a in q.answers)
-        out.append((q, ans, (feats, right)))
+                                         answering.pick(scoring.ranked) for a in q.answers)
+        out.append((q, ans, (scoring.signals.array(), right)))
     return out
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 
-from bench._data import require
+from bench._data import dataset
 
 CASES = [
     ('Gen. Smith met U.S. officials at No. 10 Downing St. on Monday. The rate rose 2.5 percent.',
@@ -45,7 +45,7 @@ def _splitters():
 
 
 def main(argv: list[str]) -> int:
-    path = require("bbc/bbc_articles.jsonl")
+    path = dataset("bbc", "bbc_articles.jsonl")
     bodies = [json.loads(line)["body"] for line in path.open()]
     limit = int(argv[0]) if argv else 500
     bodies = bodies[:limit]

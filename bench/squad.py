@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
     if (args.fit or args.tune) and args.part != "dev":
         ap.error("tune and fit on --part dev only")
 
-    from qa import answering
+    from qa.engine import answering
     from qa.engine.question import Question
     from qa.engine.retrieval import Retriever
 
@@ -94,12 +94,13 @@ def main(argv: list[str]) -> int:
 
 
 def _features(assistant, parsed, qvec, cands, q):
-    from qa import answering
+    """Each candidate sentence's features (as the assistant computes them) and whether it
+    holds a gold answer."""
+    from qa.engine import answering
 
-    sents = answering.candidate_sentences(cands)
-    vecs = assistant.sentence_vectors.get([s.text for s in sents])
-    answering.featurize(parsed, qvec, sents, cands, assistant.lexical.idf, vecs)
-    x = np.stack([s.features for s in sents]) if sents else np.zeros((0, 6))
+    sents = answering.score(parsed, qvec, cands, assistant.lexical.idf,
+                            assistant.sentence_vectors.get).ranked
+    x = np.stack([s.features.array() for s in sents]) if sents else np.zeros((0, 6))
     y = np.array([any(a.lower() in s.text.lower() for a in q.answers)
                   and s.article_id in q.gold for s in sents], dtype=bool)
     return x, y
@@ -110,7 +111,7 @@ def _fit(feats) -> None:
     sentence), and the two-sentence rule."""
     import itertools
 
-    from qa.engine.answering import FEATURES, WEIGHTS
+    from qa.engine.answering import WEIGHTS
 
     data = [(x, y) for x, y in feats if len(y)]
 
@@ -125,12 +126,13 @@ def _fit(feats) -> None:
 
     grid = itertools.product([0.5, 1, 1.5], [0.5, 1, 1.5, 2], [0, 0.25, 0.5, 1],
                              [0, 0.15, 0.3, 0.5], [0, -0.3])
-    best = max(((acc(np.array([d, lx, WEIGHTS[2], p, t, sh]))[0], (d, lx, p, t, sh))
+    best = max(((acc(np.array([d, lx, WEIGHTS.context, p, t, sh]))[0], (d, lx, p, t, sh))
                 for d, lx, p, t, sh in grid))
-    print(f"current {dict(zip(FEATURES, WEIGHTS.tolist()))}: top-1 {acc(WEIGHTS)[0]:.3f}")
+    current = np.array(WEIGHTS)
+    print(f"current {WEIGHTS._asdict()}: top-1 {acc(current)[0]:.3f}")
     print(f"best grid point (dense, lexical, passage, type, short) {best[1]}: top-1 {best[0]:.3f}")
     for ratio in (0.85, 0.9, 0.93, 0.95, 1.0):
-        print(f"  second sentence within {ratio}: accuracy {acc(WEIGHTS, ratio)[1]:.3f}")
+        print(f"  second sentence within {ratio}: accuracy {acc(current, ratio)[1]:.3f}")
 
 
 def _tune(assistant, questions, qvecs) -> None:

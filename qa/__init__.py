@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from corpus.errors import QAError
 from corpus.models import Article
+from qa.engine.text import snippet
 from qa.errors import ArticleNotFound, CitationError, QuestionError, UsageError
 from qa.interfaces import AssistantAPI, AssistantOpener, ConversationAPI
 from qa.models import Answer, Citation, Hit, IndexInfo
@@ -32,6 +33,7 @@ __all__ = [
     "QAError",
     "QuestionError",
     "UsageError",
+    "snippet",
 ]
 
 

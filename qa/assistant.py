@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from corpus.models import Article
 from qa.engine import answering, evidence
+from qa.engine.answering import Scoring
 from qa.engine.followups import context_for
 from qa.engine.lexical import LexicalIndex
 from qa.engine.question import MAX_CHARS, Question
@@ -20,22 +23,47 @@ from qa.engine.sentence_vectors import SentenceVectors
 from qa.errors import ArticleNotFound, QuestionError
 from qa.models import Answer, Hit, IndexInfo
 
+if TYPE_CHECKING:
+    from embeddings.encoder import Encoder as TextEncoder
+    from embeddings.store import IndexStore as PassageStore
+
 MAX_K = 100
+_SURROGATE = re.compile("[\ud800-\udfff]")
 WARM_FILL = 2_000  # warm_up() embeds missing sentence vectors of indexes up to this size
 RELATED = 3
 NOT_COVERED = "The articles do not cover this question."
 NO_MATCH = "No indexed article matches the filters given (source or dates)."
 
 
-def check_question(text: str, what: str = "question") -> str:
-    """The question stripped; :class:`QuestionError` if it is empty or too long."""
-    text = (text or "").strip()
+def check_question(text: object, what: str = "question") -> str:
+    """The question stripped, or :class:`QuestionError` with a one-line message if it is not
+    text, is empty or too long.
+
+    Text that is not valid Unicode is made readable rather than refused: a lone surrogate (an
+    undecodable byte of a command line, decoded with ``surrogateescape``, or half of a broken
+    pair in JSON) becomes U+FFFD, the replacement character, so the words around it are still
+    answered. A correctly paired surrogate becomes the character it encodes. ``None`` counts
+    as empty; anything else that is not a ``str`` (bytes included) is refused.
+    """
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        raise QuestionError(f"the {what} must be text, not {type(text).__name__}")
+    text = readable(text).strip()
     if not text:
         raise QuestionError(f"the {what} is empty: give some words to look for")
     if len(text) > MAX_CHARS:
         raise QuestionError(f"the {what} is {len(text)} characters long; keep it under "
                             f"{MAX_CHARS}")
     return text
+
+
+def readable(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD (pairs joined into their
+    character): what the encoder and JSON can take."""
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 def check_k(k: int) -> int:
@@ -49,7 +77,8 @@ class Assistant:
     :meth:`warm_up`). Safe to call from one thread at a time per method; UIs run it in a worker.
     """
 
-    def __init__(self, store, *, encoder=None, model: str | None = None) -> None:
+    def __init__(self, store: PassageStore, *, encoder: TextEncoder | None = None,
+                 model: str | None = None) -> None:
         self.store = store
         self._model = model
         self._encoder = encoder
@@ -72,7 +101,7 @@ class Assistant:
 
     # -- the model -------------------------------------------------------------------------
     @property
-    def encoder(self):
+    def encoder(self) -> TextEncoder:
         with self._lock:
             if self._encoder is None:
                 from embeddings.encoder import load_encoder
@@ -86,15 +115,14 @@ class Assistant:
     def sentence_vectors(self) -> SentenceVectors:
         with self._lock:
             if self._sentences is None:
-                self._sentences = SentenceVectors(self.encoder, getattr(self.store, "path", None))
+                self._sentences = SentenceVectors(self.encoder, self.store.path)
             return self._sentences
 
     def warm_up(self) -> None:
         """Load the model now (UIs call this in a worker so the first question is quick), and
         on a small index embed any sentences not embedded yet."""
         encoder = self.encoder
-        if hasattr(encoder, "warm_up"):
-            encoder.warm_up()
+        encoder.warm_up()
         encoder.encode_query("warm up")
         if self.store.manifest.passages <= WARM_FILL:
             self.sentence_vectors.fill(self.store.iter_passages())
@@ -134,7 +162,8 @@ class Assistant:
                     self._articles.popitem(last=False)
         return found
 
-    def _allowed(self, source, published_from, published_to) -> np.ndarray | None:
+    def _allowed(self, source: str | None, published_from: dt.date | None,
+                 published_to: dt.date | None) -> np.ndarray | None:
         if source is None and published_from is None and published_to is None:
             return None
         for d in (published_from, published_to):
@@ -177,18 +206,23 @@ class Assistant:
         if not cands:
             return Answer(question=text, found=False, confidence=0.0,
                           answer=NO_MATCH if filtered else NOT_COVERED)
-        sentences = answering.candidate_sentences(cands)
-        vectors = self.sentence_vectors.get([s.text for s in sentences]) if sentences else None
-        answering.featurize(q, qvec, sentences, cands, self.lexical.idf, vectors)
-        ranked = answering.rank(sentences)
-        conf = answering.confidence(ranked, cands)
+        return self.reply(text, q, self.score(q, qvec, cands), cands)
+
+    def score(self, q: Question, qvec: np.ndarray, cands: list[Candidate]) -> Scoring:
+        """The scored sentences of ``cands``, the confidence and the decision to answer
+        (:func:`qa.engine.answering.score` with this index's idf and sentence vectors)."""
+        return answering.score(q, qvec, cands, self.lexical.idf, self.sentence_vectors.get)
+
+    def reply(self, text: str, q: Question, scoring: Scoring, cands: list[Candidate]) -> Answer:
+        """The answer as the user sees it: the chosen sentences cited, or a refusal."""
+        conf = round(scoring.confidence, 4)
         related = [hit(c) for c in cands[:RELATED]]
-        if conf < answering.THRESHOLD or not ranked:
-            return Answer(question=text, found=False, answer=NOT_COVERED,
-                          confidence=round(conf, 4), related=related)
-        chosen = answering.pick(ranked)
-        body, citations = evidence.build(q, chosen, ranked, self._article)
-        return Answer(question=text, found=True, answer=body, confidence=round(conf, 4),
+        if not scoring.found:
+            return Answer(question=text, found=False, answer=NOT_COVERED, confidence=conf,
+                          related=related)
+        chosen = answering.pick(scoring.ranked)
+        body, citations = evidence.build(q, chosen, scoring.ranked, self._article)
+        return Answer(question=text, found=True, answer=body, confidence=conf,
                       citations=citations, related=related)
 
     def chat(self, *, source: str | None = None, published_from: dt.date | None = None,
@@ -205,7 +239,7 @@ class Assistant:
     def __enter__(self) -> Assistant:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

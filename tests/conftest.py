@@ -13,11 +13,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 @pytest.fixture(scope="session")
 def qa_index(tmp_path_factory) -> str:
     """A real index (real model, real faiss) of the five bundled sample articles."""
-    from qa.assistant import Assistant
+    from qa.indexing.location import build_samples
 
     path = tmp_path_factory.getbasetemp() / "qa-sample-index"
     if not (path / "manifest.json").exists():
-        Assistant.open(path).close()  # builds it from the bundled samples
+        build_samples(path, announce=None)
     return str(path)
 
 

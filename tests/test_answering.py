@@ -96,6 +96,40 @@ def test_pick_keeps_at_most_two_sentences(qa_assistant):
     assert 1 <= len(answer_quotes(answer)) <= 2
 
 
+@pytest.mark.parametrize("question", ["How many Turkish soldiers were killed in Idlib?",
+                                      "What is the capital of Australia?"])
+def test_the_answer_is_the_one_scoring_decision(qa_assistant, question):
+    """ask() answers exactly as answering.score decides (what the benchmarks measure)."""
+    from qa.engine import answering
+
+    q = Question.parse(question)
+    qvec = qa_assistant.encoder.encode_query(question)
+    cands = qa_assistant.retriever.retrieve(question, qvec, answering.PASSAGES + 3,
+                                            terms_for_rerank=q.terms)
+    scoring = answering.score(q, qvec, cands, qa_assistant.lexical.idf,
+                              qa_assistant.sentence_vectors.get)
+    answer = qa_assistant.ask(question)
+    assert answer.found == scoring.found == (scoring.confidence >= answering.THRESHOLD)
+    assert answer.confidence == round(scoring.confidence, 4)
+    best = scoring.ranked[0]
+    assert best.score == pytest.approx(sum(f * w for f, w in zip(best.features,
+                                                                 answering.WEIGHTS)), abs=1e-5)
+    assert best.features.dense == pytest.approx(float(best.vector @ qvec), abs=1e-6)
+    assert scoring.signals.score == pytest.approx(best.score, abs=1e-6)
+    assert scoring.signals.dense == pytest.approx(best.features.dense, abs=1e-6)
+    if answer.found:
+        assert answer.citations[0].quote == answering.pick(scoring.ranked)[0].text
+
+
+def test_snippet_flattens_and_cuts_at_a_word():
+    from qa import snippet
+
+    assert snippet("a  b\n\tc") == "a b c"
+    assert snippet("one two three four", 12) == "one two…"
+    assert len(snippet("x " * 200, 50)) <= 50
+    assert snippet("short", 50) == "short"
+
+
 def test_question_kinds():
     assert Question.parse("How many soldiers died?").kind == "number"
     assert Question.parse("When did the talks start?").kind == "date"

@@ -7,6 +7,7 @@ import pytest
 
 import qa
 from qa import Answer, Article, ArticleNotFound, Assistant, Conversation, QAError, QuestionError
+from qa.assistant import check_question
 from qa.engine.followups import context_for, names
 
 pytestmark = pytest.mark.slow
@@ -39,6 +40,28 @@ def test_bad_questions_raise(qa_assistant, bad):
         qa_assistant.ask(bad)
     with pytest.raises(QuestionError):
         qa_assistant.search(bad)
+
+
+@pytest.mark.parametrize("bad, kind", [(123, "int"), (b"Idlib", "bytes"), (["Idlib"], "list")])
+def test_a_question_that_is_not_text_is_a_question_error(qa_assistant, bad, kind):
+    for call in (qa_assistant.ask, qa_assistant.search, qa_assistant.chat().ask):
+        with pytest.raises(QuestionError, match=f"^the (question|query) must be text, not {kind}$"):
+            call(bad)
+
+
+def test_lone_surrogates_become_replacement_characters(qa_assistant):
+    answer = qa_assistant.ask("\ud800 How many Turkish soldiers were killed?")
+    assert answer.question == "\ufffd How many Turkish soldiers were killed?"
+    assert answer.found and "33" in answer.answer
+    answer.model_dump_json()  # encodable: no surrogate left
+    hits = qa_assistant.search("Zakharova \udcff")
+    assert hits and "Zakharova" in hits[0].text
+
+
+def test_check_question_joins_surrogate_pairs_and_replaces_lone_ones():
+    assert check_question("  \ud83d\ude00 Idlib \udcfe ") == "\U0001f600 Idlib \ufffd"
+    with pytest.raises(QuestionError, match="empty"):
+        check_question(None)
 
 
 @pytest.mark.parametrize("k", [0, -1, 101])

@@ -125,3 +125,24 @@ def test_eval_rejects_a_bad_file(capsys, tmp_path, qa_index):
     bad.write_text('{"answers": []}\n')
     code, _, err = run(capsys, "eval", str(bad), "--index", qa_index)
     assert code == 2 and "q.jsonl:1" in err
+
+
+def test_undecodable_bytes_in_the_question_are_replaced_not_a_crash(capsys, qa_index):
+    # what Python makes of the bytes \xff\xfe in argv: lone surrogates (surrogateescape)
+    question = os.fsdecode(b"Turkish soldiers killed \xff\xfe")
+    code, out, err = run(capsys, "ask", question, "--index", qa_index, "--json")
+    assert code == 0, err
+    answer = Answer.model_validate_json(out)
+    assert answer.question == "Turkish soldiers killed \ufffd\ufffd"
+    assert answer.found and "33" in answer.answer
+
+
+def test_undecodable_bytes_in_a_real_argv(qa_index):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "LC_ALL": "C.UTF-8"}
+    done = subprocess.run([sys.executable, "-m", "qa", "search", b"Zakharova \xff", "--index",
+                           qa_index, "--json", "-k", "1"], capture_output=True, env=env,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    report = json.loads(done.stdout)
+    assert report["query"] == "Zakharova \ufffd"
+    assert "Zakharova" in report["hits"][0]["text"]

@@ -6,6 +6,7 @@ import argparse
 import textwrap
 
 from qa.cli.options import add_filters, add_index, check_dates, filters, open_assistant
+from qa.engine.text import snippet
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -41,8 +42,7 @@ def render(answer) -> str:
             meta = ", ".join(x for x in (c.source, c.published and c.published.isoformat()) if x)
             role = "" if c.role == "answer" else f" ({c.role})"
             lines.append(f"[{c.n}]{role} {c.title}" + (f" - {meta}" if meta else ""))
-            quote = " ".join(c.quote.split())
-            lines += textwrap.wrap(f'"{quote}"', width=96, initial_indent="    ",
+            lines += textwrap.wrap(f'"{snippet(c.quote)}"', width=96, initial_indent="    ",
                                    subsequent_indent="    ")
             lines.append(f"    {c.url or c.path or c.article_id} (chars {c.start}-{c.end})")
         lines.append(f"confidence {answer.confidence:.2f}")
@@ -50,9 +50,7 @@ def render(answer) -> str:
         lines += ["", f"Closest passages (confidence {answer.confidence:.2f}):"]
         for h in answer.related:
             meta = ", ".join(x for x in (h.source, h.published and h.published.isoformat()) if x)
-            flat = " ".join(h.text.split())
-            snippet = flat if len(flat) <= 200 else flat[:199].rsplit(" ", 1)[0] + "…"
             lines.append(f"- {h.title}" + (f" - {meta}" if meta else ""))
-            lines += textwrap.wrap(snippet, width=96, initial_indent="    ",
+            lines += textwrap.wrap(snippet(h.text, 200), width=96, initial_indent="    ",
                                    subsequent_indent="    ")
     return "\n".join(lines)

@@ -1,9 +1,18 @@
-"""Options shared by ``qa ask``, ``qa search`` and ``qa eval``."""
+"""Options shared by the commands: ``--index``/``--model`` (every command that opens an index:
+:func:`add_index`) and the source/date filters of ``qa ask`` and ``qa search``."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+from typing import TYPE_CHECKING, TypedDict
+
+if TYPE_CHECKING:
+    from qa.assistant import Assistant
+
+INDEX_HELP = "the index folder (default: $QA_INDEX, else the per-user data folder)"
+MODEL_HELP = ("embedding model name or folder (default: $QA_MODEL, else the index's own; a new "
+              "index gets the bundled all-MiniLM-L6-v2)")
 
 
 def iso_date(text: str) -> dt.date:
@@ -13,11 +22,12 @@ def iso_date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from None
 
 
-def add_index(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--index", metavar="DIR",
-                        help="the index folder (default: $QA_INDEX or the user data folder)")
-    parser.add_argument("--model", metavar="M",
-                        help="embedding model name or folder (default: the index's own)")
+def add_index(parser: argparse.ArgumentParser, *, model: bool = True) -> None:
+    """``--index DIR`` and (unless ``model=False``) ``--model M``: the one definition every
+    command that opens an index uses (``qa ask/search/eval/serve/info/index``, ``qa chat``)."""
+    parser.add_argument("--index", metavar="DIR", help=INDEX_HELP)
+    if model:
+        parser.add_argument("--model", metavar="M", help=MODEL_HELP)
 
 
 def add_filters(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +38,13 @@ def add_filters(parser: argparse.ArgumentParser) -> None:
                         help="only articles published on or before DATE (YYYY-MM-DD)")
 
 
-def filters(args: argparse.Namespace) -> dict:
+class Filters(TypedDict):
+    source: str | None
+    published_from: dt.date | None
+    published_to: dt.date | None
+
+
+def filters(args: argparse.Namespace) -> Filters:
     return {"source": args.source, "published_from": args.published_from,
             "published_to": args.published_to}
 
@@ -40,7 +56,7 @@ def check_dates(args: argparse.Namespace) -> None:
         raise UsageError(f"--from {args.published_from} is after --to {args.published_to}")
 
 
-def open_assistant(args: argparse.Namespace):
+def open_assistant(args: argparse.Namespace) -> Assistant:
     from qa.assistant import Assistant
 
     return Assistant.open(args.index, model=args.model)

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from qa.cli.options import add_filters, add_index, check_dates, filters, open_assistant
+from qa.engine.text import snippet
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -39,11 +40,6 @@ def run(args: argparse.Namespace) -> int:
     for n, h in enumerate(hits, 1):
         meta = ", ".join(x for x in (h.source, h.published and h.published.isoformat()) if x)
         print(f"{n}. [{h.score:.3f}] {h.title}" + (f" ({meta})" if meta else ""))
-        print(f"   {_snippet(h.text)}")
+        print(f"   {snippet(h.text, 300)}")
         print(f"   {h.url or h.path or h.article_id}  passage {h.passage_id}")
     return 0
-
-
-def _snippet(text: str, width: int = 300) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1].rsplit(" ", 1)[0] + "…"

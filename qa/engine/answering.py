@@ -12,10 +12,13 @@ quarter of out-of-corpus SQuAD questions (``python -m bench refusal --fit``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
+from embeddings.models import StoredPassage
 from qa.engine.question import Question
 from qa.engine.retrieval import Candidate
 from qa.engine.terms import terms
@@ -23,17 +26,51 @@ from qa.engine.terms import terms
 PASSAGES = 5          # passages whose sentences are scored
 SHORT_WORDS = 6       # sentences with fewer words are usually headlines or captions
 
-# Sentence score weights, by feature (see FEATURES).
-FEATURES = ("dense", "lexical", "context", "passage", "type", "short")
-# Fitted by grid search for top-1 accuracy on SQuAD dev, except "context" (follow-ups only: set
-# so that naming the person "he" refers to outweighs one extra matching word).
-WEIGHTS = np.array([0.5, 0.5, 0.3, 1.0, 0.2, -0.3], dtype=np.float32)
+Vector = np.ndarray
+Idf = Callable[[str], float]
+Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> their unit vectors, one row each
+
+
+class Features(NamedTuple):
+    """What a sentence's score is made of (each in [0, 1] but ``short``)."""
+
+    dense: float    # cosine of the sentence to the question
+    lexical: float  # idf-weighted share of the question's terms it contains
+    context: float  # share of the earlier turns' terms (follow-ups), or it names the referent
+    passage: float  # its passage's retrieval score / the best passage's
+    type: float     # it holds the kind of thing asked for (a number, a date, a name...)
+    short: float    # 1 for a headline-like sentence of under SHORT_WORDS words
+
+    def array(self) -> np.ndarray:
+        return np.array(self, dtype=np.float32)
+
+
+FEATURES = Features._fields
+# Sentence score weights. Fitted by grid search for top-1 accuracy on SQuAD dev, except
+# "context" (follow-ups only: set so that naming the person "he" refers to outweighs one extra
+# matching word).
+WEIGHTS = Features(dense=0.5, lexical=0.5, context=0.3, passage=1.0, type=0.2, short=-0.3)
 # A second sentence joins the answer when it scores this close to the best: on SQuAD dev, 37%
 # of answers get two sentences and accuracy goes from 0.72 (one) to 0.79.
 SECOND_RATIO = 0.93
-# Confidence: sigmoid(CONF_BIAS + CONF_WEIGHTS . [best score, best dense, best lexical,
-# top passage dense, margin to the second article's best sentence])
-CONF_WEIGHTS = np.array([0.429, 4.646, 4.541, 4.527, 2.951], dtype=np.float32)
+
+
+class ConfidenceFeatures(NamedTuple):
+    """What the confidence is a logistic function of."""
+
+    score: float      # the best sentence's score
+    dense: float      # its cosine to the question
+    lexical: float    # its share of the question's terms
+    top_dense: float  # the best passage cosine among the candidates
+    margin: float     # its lead over the best sentence of another article
+
+    def array(self) -> np.ndarray:
+        return np.array(self, dtype=np.float32)
+
+
+# Confidence: sigmoid(CONF_BIAS + CONF_WEIGHTS . ConfidenceFeatures)
+CONF_WEIGHTS = ConfidenceFeatures(score=0.429, dense=4.646, lexical=4.541, top_dense=4.527,
+                                  margin=2.951)
 CONF_BIAS = -8.829
 # When the best sentence does not name all of what a "how many" question counts and the top
 # sentences count it only for another group ("33 Turkish soldiers" for "How many Russian
@@ -42,26 +79,53 @@ CONTRADICTED = 0.1
 # found = confidence >= THRESHOLD. On SQuAD dev (out-of-corpus half) 0.15 refuses 86% of the
 # out-of-corpus questions at 96% precision, and under 3% of the answerable ones.
 THRESHOLD = 0.15
+_NO_FEATURES = Features(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 @dataclass
 class Sentence:
     """A candidate answer sentence: ``article.text[start:end] == text``."""
 
-    passage: object        # StoredPassage
+    passage: StoredPassage
     rank: int              # its passage's rank in the retrieval
     start: int
     end: int
     text: str
-    features: np.ndarray | None = None
+    features: Features = _NO_FEATURES
     score: float = 0.0
-    vector: np.ndarray | None = None
+    vector: Vector | None = None
     focus: float = 1.0     # 1 when it names all of what a "how many" question counts
     contradicted: bool = False  # it counts the asked thing of another kind ("Turkish soldiers")
 
     @property
     def article_id(self) -> str:
         return self.passage.article_id
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """The outcome of :func:`score`: the sentences best first, the confidence and the decision."""
+
+    ranked: list[Sentence]
+    signals: ConfidenceFeatures
+    confidence: float
+
+    @property
+    def found(self) -> bool:
+        """Answer (True) or refuse: the confidence reaches :data:`THRESHOLD`."""
+        return bool(self.ranked) and self.confidence >= THRESHOLD
+
+
+def score(question: Question, qvec: Vector | None, cands: list[Candidate], idf: Idf,
+          embed: Embed | None) -> Scoring:
+    """Score the sentences of the top passages and decide whether to answer: featurize, rank,
+    confidence, threshold. ``embed``: sentence vectors (None: no dense feature). The assistant
+    and the benchmarks both call this, so what is measured is what answers."""
+    sentences = candidate_sentences(cands)
+    vectors = embed([s.text for s in sentences]) if sentences and embed is not None else None
+    featurize(question, qvec, sentences, cands, idf, vectors)
+    ranked = rank(sentences)
+    return Scoring(ranked, confidence_features(ranked, cands), confidence(ranked, cands))
 
 
 def candidate_sentences(cands: list[Candidate], m: int = PASSAGES) -> list[Sentence]:
@@ -79,8 +143,8 @@ def candidate_sentences(cands: list[Candidate], m: int = PASSAGES) -> list[Sente
     return out
 
 
-def featurize(question: Question, qvec: np.ndarray | None, sentences: list[Sentence],
-              cands: list[Candidate], idf, vectors: np.ndarray | None) -> None:
+def featurize(question: Question, qvec: Vector | None, sentences: list[Sentence],
+              cands: list[Candidate], idf: Idf, vectors: Vector | None) -> None:
     """Fill ``features`` of each sentence. ``idf(term)``; ``vectors`` aligned with sentences."""
     q_idf = {t: idf(t) for t in set(question.terms)}
     q_total = sum(q_idf.values()) or 1.0
@@ -89,40 +153,48 @@ def featurize(question: Question, qvec: np.ndarray | None, sentences: list[Sente
     best = max((c.score for c in cands), default=0.0) or 1.0
     for i, s in enumerate(sentences):
         s_terms = set(terms(s.text))
-        dense = float(vectors[i] @ qvec) if vectors is not None and qvec is not None else 0.0
+        dense = 0.0
         if vectors is not None:
             s.vector = vectors[i]
-        lexical = sum(w for t, w in q_idf.items() if t in s_terms) / q_total
+            dense = float(vectors[i] @ qvec) if qvec is not None else 0.0
         context = sum(w for t, w in c_idf.items() if t in s_terms) / c_total if c_idf else 0.0
         if question.referent_terms:  # naming the person "he" stands for is what counts most
             context = max(0.5 * context, float(any(t in s_terms for t in question.referent_terms)))
-        passage = cands[s.rank].score / best
-        kind = question.type_match(s.text)
-        short = float(len(s.text.split()) < SHORT_WORDS)
-        s.features = np.array([dense, lexical, context, passage, kind, short], dtype=np.float32)
+        s.features = Features(
+            dense=dense,
+            lexical=sum(w for t, w in q_idf.items() if t in s_terms) / q_total,
+            context=context,
+            passage=cands[s.rank].score / best,
+            type=question.type_match(s.text),
+            short=float(len(s.text.split()) < SHORT_WORDS))
         s.focus = float(all(t in s_terms for t in question.focus))
         s.contradicted = bool(question.focus) and question.contradicted_by(s.text)
 
 
-def rank(sentences: list[Sentence], weights: np.ndarray = WEIGHTS) -> list[Sentence]:
+def rank(sentences: list[Sentence], weights: Features = WEIGHTS) -> list[Sentence]:
+    """The sentences best first, each ``score`` set to ``features . weights``."""
+    w = np.array(weights, dtype=np.float32)
     for s in sentences:
-        s.score = float(s.features @ weights)
+        s.score = float(s.features.array() @ w)
     return sorted(sentences, key=lambda s: -s.score)
 
 
-def confidence_features(ranked: list[Sentence], cands: list[Candidate]) -> np.ndarray:
+def confidence_features(ranked: list[Sentence], cands: list[Candidate]) -> ConfidenceFeatures:
     if not ranked:
-        return np.zeros(len(CONF_WEIGHTS), dtype=np.float32)
+        return ConfidenceFeatures(0.0, 0.0, 0.0, 0.0, 0.0)
     best = ranked[0]
     other = next((s.score for s in ranked[1:] if s.article_id != best.article_id), 0.0)
-    return np.array([best.score, best.features[0], best.features[1],
-                     max(c.dense for c in cands), best.score - other], dtype=np.float32)
+    return ConfidenceFeatures(score=best.score, dense=best.features.dense,
+                              lexical=best.features.lexical,
+                              top_dense=max(c.dense for c in cands), margin=best.score - other)
 
 
 def confidence(ranked: list[Sentence], cands: list[Candidate]) -> float:
+    """P(the best sentences answer the question), from :class:`ConfidenceFeatures`."""
     if not ranked:
         return 0.0
-    z = float(CONF_BIAS + confidence_features(ranked, cands) @ CONF_WEIGHTS)
+    x = confidence_features(ranked, cands).array()
+    z = float(CONF_BIAS + x @ np.array(CONF_WEIGHTS, dtype=np.float32))
     p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
     return p * CONTRADICTED if contradicted(ranked) else p
 

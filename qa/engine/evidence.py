@@ -10,6 +10,7 @@ from corpus.models import Article
 from qa.engine.answering import Sentence
 from qa.engine.question import Question
 from qa.engine.terms import numbers
+from qa.engine.text import snippet
 from qa.errors import CitationError
 from qa.models import Citation
 
@@ -44,6 +45,8 @@ def supporting(question: Question, answer: list[Sentence], ranked: list[Sentence
 
 
 def _relation(question: Question, a: Sentence, s: Sentence, asked: set[float]) -> str | None:
+    if a.vector is None or s.vector is None:
+        return None
     sim = float(a.vector @ s.vector)
     if question.kind == "number":
         na = set(numbers(a.text)) - asked
@@ -69,11 +72,11 @@ def build(question: Question, answer: list[Sentence], ranked: list[Sentence],
             markers[answer.index(a)].append(len(citations))
         else:
             conflicts.append((s, len(citations)))
-    parts = [f"{_flat(s.text)} {''.join(f'[{n}]' for n in markers[i])}"
+    parts = [f"{snippet(s.text)} {''.join(f'[{n}]' for n in markers[i])}"
              for i, s in enumerate(answer)]
     if conflicts:
         parts.append("Other reports give a different figure:")
-        parts += [f"{_flat(s.text)} [{n}]" for s, n in conflicts]
+        parts += [f"{snippet(s.text)} [{n}]" for s, n in conflicts]
     verify(citations, article)
     return " ".join(parts), citations
 
@@ -84,10 +87,6 @@ def _cite(n: int, s: Sentence, role: str) -> Citation:
                     published=p.published, url=p.url, path=p.path, passage_id=p.id,
                     quote=s.text, start=s.start, end=s.end, score=round(float(s.score), 4),
                     role=role)
-
-
-def _flat(text: str) -> str:
-    return " ".join(text.split())
 
 
 def verify(citations: list[Citation], article: Callable[[str], Article | None]) -> None:

@@ -10,11 +10,15 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from embeddings.layout import BM25
 from qa.engine.terms import terms
+
+if TYPE_CHECKING:
+    from embeddings.store import IndexStore as PassageStore
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +27,7 @@ K1, B = 0.9, 0.4  # tuned on SQuAD dev (bench/squad.py --tune); Lucene defaults 
 FOLDER = BM25
 
 
-def _bm25s():
+def _bm25s() -> Any:  # bm25s has no type information
     import bm25s
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on import
@@ -33,7 +37,7 @@ def _bm25s():
 class LexicalIndex:
     """BM25 scores for a query over all passages, addressed by the store's vids."""
 
-    def __init__(self, bm25, vids: np.ndarray, df: dict[str, int], n_docs: int) -> None:
+    def __init__(self, bm25: Any, vids: np.ndarray, df: dict[str, int], n_docs: int) -> None:
         self._bm25 = bm25
         self.vids = vids                       # row -> vid
         self._row = {int(v): i for i, v in enumerate(vids)}
@@ -46,7 +50,8 @@ class LexicalIndex:
         """Index ``(vid, text)`` pairs."""
         bm25s = _bm25s()
 
-        vids, docs = [], []
+        vids: list[int] = []
+        docs: list[list[str]] = []
         for vid, text in items:
             vids.append(vid)
             docs.append(terms(text))
@@ -60,23 +65,21 @@ class LexicalIndex:
         return cls(bm25, np.asarray(vids, dtype=np.int64), df, len(docs))
 
     @classmethod
-    def for_store(cls, store) -> LexicalIndex:
+    def for_store(cls, store: PassageStore) -> LexicalIndex:
         """Load the saved index of ``store`` if it matches its generation, else build and save."""
-        folder = Path(store.path) / FOLDER if getattr(store, "path", None) else None
+        folder = Path(store.path) / FOLDER
         key = {"format": FORMAT, "generation": int(store.manifest.generation)}
-        if folder is not None:
-            loaded = cls._load(folder, key)
-            if loaded is not None:
-                return loaded
+        loaded = cls._load(folder, key)
+        if loaded is not None:
+            return loaded
         index = cls.build((p.vid, p.text) for p in store.iter_passages())
-        if folder is not None:
-            try:
-                index._save(folder, key)
-            except OSError as exc:  # a read-only index still works, it just rebuilds next time
-                log.info("could not save the BM25 index in %s: %s", folder, exc)
+        try:
+            index._save(folder, key)
+        except OSError as exc:  # a read-only index still works, it just rebuilds next time
+            log.info("could not save the BM25 index in %s: %s", folder, exc)
         return index
 
-    def _save(self, folder: Path, key: dict) -> None:
+    def _save(self, folder: Path, key: dict[str, int]) -> None:
         tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{FOLDER}."))
         try:
             if self.n_docs:
@@ -93,7 +96,7 @@ class LexicalIndex:
             shutil.rmtree(tmp, ignore_errors=True)
 
     @classmethod
-    def _load(cls, folder: Path, key: dict) -> LexicalIndex | None:
+    def _load(cls, folder: Path, key: dict[str, int]) -> LexicalIndex | None:
         try:
             saved = json.loads((folder / "key.json").read_text())
             if {k: saved.get(k) for k in key} != key:
@@ -108,6 +111,10 @@ class LexicalIndex:
                 log.info("rebuilding the BM25 index: %s", exc)
             return None
         return cls(bm25, vids, df, n_docs)
+
+    def row(self, vid: int) -> int:
+        """The row of passage ``vid`` in :meth:`scores`, or -1 if it is not indexed."""
+        return self._row.get(vid, -1)
 
     def idf(self, term: str) -> float:
         """Robertson idf, never negative; unseen terms get the highest value."""

@@ -16,12 +16,19 @@ All weights were tuned on SQuAD v1.1 dev, even-numbered articles only
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from embeddings.models import StoredPassage
 from qa.engine.lexical import LexicalIndex
+from qa.engine.sentence_vectors import SentenceVectors
 from qa.engine.terms import terms
+
+if TYPE_CHECKING:
+    from embeddings.store import IndexStore as PassageStore
 
 DENSE_WEIGHT = 0.6      # w above
 DEPTH = 50              # candidates taken from each side before fusion
@@ -31,43 +38,63 @@ RERANK = 15             # passages re-scored by their sentences
 # sentence term coverage; the score is their weighted mean
 RERANK_WEIGHTS = (0.5, 0.2, 0.6, 0.45)
 
+# a SentenceVectors, or a function returning one (loaded on first use)
+SentenceSource = SentenceVectors | Callable[[], SentenceVectors]
+
 
 @dataclass
-class Candidate:
-    """A retrieved passage with its scores. ``passage`` is the store's StoredPassage."""
+class Fused:
+    """A passage's scores before its text is read: what fusion and collapsing work on."""
 
     vid: int
     score: float = 0.0
     dense: float = 0.0
     lexical: float = 0.0          # BM25 / the query's best BM25, in [0, 1]
     bm25: float = 0.0             # raw BM25
-    sentence: float = 0.0         # best sentence cosine (after re-ranking)
-    coverage: float = 0.0         # best sentence's idf-weighted share of the query terms
-    passage: object = None
     duplicates: list[int] = field(default_factory=list)  # vids collapsed into this one
 
 
-class Retriever:
-    """Finds passages for a query in ``store`` (an IndexStore or anything with its read API)."""
+@dataclass
+class Candidate:
+    """A retrieved passage with its scores."""
 
-    def __init__(self, store, lexical: LexicalIndex, *, dense_weight: float = DENSE_WEIGHT,
-                 depth: int = DEPTH, sentence_vectors=None, rerank: int = RERANK) -> None:
+    passage: StoredPassage
+    vid: int
+    score: float = 0.0
+    dense: float = 0.0
+    lexical: float = 0.0
+    bm25: float = 0.0
+    sentence: float = 0.0         # best sentence cosine (after re-ranking)
+    coverage: float = 0.0         # best sentence's idf-weighted share of the query terms
+    duplicates: list[int] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, fused: Fused, passage: StoredPassage) -> Candidate:
+        return cls(passage, fused.vid, score=fused.score, dense=fused.dense,
+                   lexical=fused.lexical, bm25=fused.bm25, duplicates=fused.duplicates)
+
+
+class Retriever:
+    """Finds passages for a query in ``store``."""
+
+    def __init__(self, store: PassageStore, lexical: LexicalIndex, *,
+                 dense_weight: float = DENSE_WEIGHT, depth: int = DEPTH,
+                 sentence_vectors: SentenceSource | None = None, rerank: int = RERANK) -> None:
         self.store = store
         self.lexical = lexical
         self.dense_weight = dense_weight
         self.depth = depth
-        # a SentenceVectors, or a function returning one (loaded on first use); None: no
-        # re-ranking by sentences
+        # None: no re-ranking by sentences
         self._sentence_vectors = sentence_vectors
         self.rerank = rerank
 
     @property
-    def sentence_vectors(self):
+    def sentence_vectors(self) -> SentenceVectors | None:
         sv = self._sentence_vectors
-        return sv() if callable(sv) else sv
+        return sv if sv is None or isinstance(sv, SentenceVectors) else sv()
 
     @sentence_vectors.setter
-    def sentence_vectors(self, value) -> None:
+    def sentence_vectors(self, value: SentenceSource | None) -> None:
         self._sentence_vectors = value
 
     def retrieve(self, query: str, qvec: np.ndarray | None, k: int, *,
@@ -78,57 +105,94 @@ class Retriever:
         whose coverage by a sentence counts (default: all of the query's)."""
         if allowed is not None and len(allowed) == 0:
             return []
-        depth = max(self.depth, 2 * k)
-        found: dict[int, Candidate] = {}
-        if qvec is not None and self.dense_weight > 0:
-            scores, vids = self.store.search(qvec.reshape(1, -1).astype(np.float32), depth,
-                                             allowed=allowed)
-            for s, v in zip(scores[0], vids[0]):
-                if v >= 0:
-                    found[int(v)] = Candidate(int(v), dense=float(s))
-        bm25_all = self.lexical.scores(terms(query)) if self.dense_weight < 1 else None
-        if bm25_all is not None and bm25_all.size:
-            lex_vids, _ = self.lexical.search(query, depth, allowed=allowed)
-            for v in lex_vids:
-                found.setdefault(int(v), Candidate(int(v)))
-        if not found:
-            return []
-        cands = list(found.values())
-        vids = [c.vid for c in cands]
-        if bm25_all is not None and bm25_all.size:
-            rows = [self.lexical._row.get(v, -1) for v in vids]
-            raw = np.array([bm25_all[r] if r >= 0 else 0.0 for r in rows], dtype=np.float32)
-            top = float(raw.max()) if raw.size else 0.0
-            for c, r in zip(cands, raw):
-                c.bm25 = float(r)
-                c.lexical = float(r) / top if top > 0 else 0.0
-        if qvec is not None:
-            missing = [c for c in cands if c.dense == 0.0]
-            if missing:
-                vecs = self.store.vectors([c.vid for c in missing])
-                for c, s in zip(missing, vecs @ qvec):
-                    c.dense = float(s)
-        w = self.dense_weight if qvec is not None else 0.0
-        for c in cands:
-            c.score = w * c.dense + (1 - w) * c.lexical
-        cands.sort(key=lambda c: -c.score)
-        keep = max(k, self.rerank) if self._reranks(qvec) else k
+        fused = self._fuse(query, qvec, max(self.depth, 2 * k), allowed)
+        reranks = qvec is not None and self._reranks()
+        keep = max(k, self.rerank) if reranks else k
         if collapse:
-            cands = self.collapse(cands[: max(3 * keep, keep + 10)], keep)
+            cands = self.collapse(fused[: max(3 * keep, keep + 10)], keep)
         else:
-            cands = cands[:keep]
-        passages = {p.vid: p for p in self.store.passages([c.vid for c in cands])}
-        for c in cands:
-            c.passage = passages.get(c.vid)
-        cands = [c for c in cands if c.passage is not None]  # a writer may have removed some
-        if self._reranks(qvec):
+            cands = self._read(fused[:keep])
+        if reranks and qvec is not None:
             self._rerank(cands, qvec, terms(query) if terms_for_rerank is None
                          else terms_for_rerank)
         return cands[:k]
 
-    def _reranks(self, qvec) -> bool:
-        return (self._sentence_vectors is not None and qvec is not None and self.rerank > 0
-                and 0 < self.dense_weight < 1)
+    # -- 1. candidates from both sides, every one scored by both, fused --------------------
+    def _fuse(self, query: str, qvec: np.ndarray | None, depth: int,
+              allowed: np.ndarray | None) -> list[Fused]:
+        """Candidates best first, each with its cosine, its scaled BM25 and their mix."""
+        found: dict[int, Fused] = {}
+        if qvec is not None and self.dense_weight > 0:
+            self._dense_side(found, qvec, depth, allowed)
+        bm25_all = self.lexical.scores(terms(query)) if self.dense_weight < 1 else None
+        if bm25_all is not None and bm25_all.size:
+            lex_vids, _ = self.lexical.search(query, depth, allowed=allowed)
+            for v in lex_vids:
+                found.setdefault(int(v), Fused(int(v)))
+            self._score_bm25(list(found.values()), bm25_all)
+        cands = list(found.values())
+        if qvec is not None:
+            self._score_dense(cands, qvec)
+        w = self.dense_weight if qvec is not None else 0.0
+        for c in cands:
+            c.score = w * c.dense + (1 - w) * c.lexical
+        cands.sort(key=lambda c: -c.score)
+        return cands
+
+    def _dense_side(self, found: dict[int, Fused], qvec: np.ndarray, depth: int,
+                    allowed: np.ndarray | None) -> None:
+        scores, vids = self.store.search(qvec.reshape(1, -1).astype(np.float32), depth,
+                                         allowed=allowed)
+        for s, v in zip(scores[0], vids[0]):
+            if v >= 0:
+                found[int(v)] = Fused(int(v), dense=float(s))
+
+    def _score_bm25(self, cands: list[Fused], bm25_all: np.ndarray) -> None:
+        """Each candidate's BM25, from the full score vector, and scaled by the best."""
+        rows = [self.lexical.row(c.vid) for c in cands]
+        raw = np.array([bm25_all[r] if r >= 0 else 0.0 for r in rows], dtype=np.float32)
+        top = float(raw.max()) if raw.size else 0.0
+        for c, r in zip(cands, raw):
+            c.bm25 = float(r)
+            c.lexical = float(r) / top if top > 0 else 0.0
+
+    def _score_dense(self, cands: list[Fused], qvec: np.ndarray) -> None:
+        """The cosine of the candidates BM25 alone found, from their stored vectors."""
+        missing = [c for c in cands if c.dense == 0.0]
+        if missing:
+            vecs = self.store.vectors([c.vid for c in missing])
+            for c, s in zip(missing, vecs @ qvec):
+                c.dense = float(s)
+
+    def _read(self, fused: Sequence[Fused]) -> list[Candidate]:
+        """With their passages (a writer may have removed some meanwhile: those are dropped)."""
+        passages = {p.vid: p for p in self.store.passages([c.vid for c in fused])}
+        return [Candidate.read(c, passages[c.vid]) for c in fused if c.vid in passages]
+
+    # -- 2. near-duplicates collapse ---------------------------------------------------------
+    def collapse(self, fused: list[Fused], k: int) -> list[Candidate]:
+        """The best ``k``, dropping passages that overlap a better one of the same article, or
+        repeat its text."""
+        if not fused:
+            return []
+        cands = self._read(fused)
+        vecs = self.store.vectors([c.vid for c in cands])
+        kept: list[tuple[Candidate, int]] = []
+        for i, c in enumerate(cands):
+            twin = next((other for other, j in kept
+                         if _same_text(c.passage, other.passage, float(vecs[i] @ vecs[j]))), None)
+            if twin is not None:
+                twin.duplicates.append(c.vid)
+                continue
+            kept.append((c, i))
+            if len(kept) == k:
+                break
+        return [c for c, _ in kept]
+
+    # -- 3. the best few re-ranked by their sentences ----------------------------------------
+    def _reranks(self) -> bool:
+        return self._sentence_vectors is not None and self.rerank > 0 \
+            and 0 < self.dense_weight < 1
 
     def _rerank(self, cands: list[Candidate], qvec: np.ndarray, query_terms: list[str]) -> None:
         top = cands[: self.rerank]
@@ -138,9 +202,10 @@ class Retriever:
             for s in p.sentences:
                 texts.append(p.text[s.start - p.start:s.end - p.start])
                 owner.append(i)
-        if not texts:
+        sv = self.sentence_vectors
+        if not texts or sv is None:
             return
-        cos = self.sentence_vectors.get(texts) @ qvec
+        cos = sv.get(texts) @ qvec
         idf = {t: self.lexical.idf(t) for t in set(query_terms)}
         total = sum(idf.values()) or 1.0
         for text, i, s in zip(texts, owner, cos):
@@ -155,35 +220,15 @@ class Retriever:
         top.sort(key=lambda c: -c.score)
         cands[: len(top)] = top
 
-    def collapse(self, cands: list[Candidate], k: int) -> list[Candidate]:
-        """Drop passages that overlap a better one of the same article, or repeat its text."""
-        if not cands:
-            return cands
-        passages = {p.vid: p for p in self.store.passages([c.vid for c in cands])}
-        vecs = self.store.vectors([c.vid for c in cands])
-        kept: list[tuple[Candidate, int]] = []
-        for i, c in enumerate(cands):
-            p = passages.get(c.vid)
-            if p is None:
-                continue
-            twin = None
-            for other, j in kept:
-                q = passages[other.vid]
-                same_span = (p.article_id == q.article_id and p.start < q.end and q.start < p.end
-                             and _overlap(p, q) >= 0.5)
-                if same_span or p.text == q.text or float(vecs[i] @ vecs[j]) >= DUPLICATE_COSINE:
-                    twin = other
-                    break
-            if twin is not None:
-                twin.duplicates.append(c.vid)
-                continue
-            kept.append((c, i))
-            if len(kept) == k:
-                break
-        return [c for c, _ in kept]
+
+def _same_text(p: StoredPassage, q: StoredPassage, cosine: float) -> bool:
+    """``p`` overlaps ``q`` in the same article, repeats its text or nearly so."""
+    same_span = (p.article_id == q.article_id and p.start < q.end and q.start < p.end
+                 and _overlap(p, q) >= 0.5)
+    return same_span or p.text == q.text or cosine >= DUPLICATE_COSINE
 
 
-def _overlap(p, q) -> float:
+def _overlap(p: StoredPassage, q: StoredPassage) -> float:
     """Share of the shorter passage covered by the other."""
     inter = min(p.end, q.end) - max(p.start, q.start)
     return inter / max(1, min(p.end - p.start, q.end - q.start))

@@ -9,10 +9,15 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from embeddings.layout import SENTENCES
+from embeddings.models import StoredPassage
+
+if TYPE_CHECKING:
+    from embeddings.encoder import Encoder as TextEncoder
 
 log = logging.getLogger(__name__)
 
@@ -22,13 +27,13 @@ FILE = SENTENCES
 class SentenceVectors:
     """``get(texts)`` returns their vectors, embedding only the ones not seen before."""
 
-    def __init__(self, encoder, folder: Path | None = None) -> None:
+    def __init__(self, encoder: TextEncoder, folder: Path | None = None) -> None:
         self.encoder = encoder
         self._mem: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
         # vectors differ slightly between runtimes (int8 against fp32): key by both
-        self._model = f"{encoder.weights_sha256[:16]}-{getattr(encoder, 'backend', '')}"
+        self._model = f"{encoder.weights_sha256[:16]}-{encoder.backend}"
         if folder is not None:
             try:
                 self._db = sqlite3.connect(Path(folder) / FILE, check_same_thread=False,
@@ -58,7 +63,7 @@ class SentenceVectors:
                 return np.zeros((0, self.encoder.dim), dtype=np.float32)
             return np.stack([self._mem[k] for k in keys])
 
-    def fill(self, passages: Iterable, batch: int = 256,
+    def fill(self, passages: Iterable[StoredPassage], batch: int = 256,
              progress: Callable[[int], None] | None = None) -> int:
         """Embed and store the sentences of ``passages`` (StoredPassages) not stored yet, so
         questions never wait for them. Returns how many were embedded."""

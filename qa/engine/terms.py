@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
 # Numbers keep their decimals and lose thousands separators ("950,000" -> "950000"); words are
 # runs of letters and digits ("M5", "2254", "al-Assad" -> "al", "assad").
@@ -26,7 +27,7 @@ QUESTION_WORDS = frozenset("what which who whom whose when where why how".split(
 
 
 @lru_cache(maxsize=1)
-def _stemmer():
+def _stemmer() -> Any:  # PyStemmer has no type information
     import Stemmer
 
     return Stemmer.Stemmer("english")
