@@ -26,8 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "bbc" / \
-    "bbc_articles.jsonl"
+from bench._data import dataset_path
+
+DATA = dataset_path("bbc", "bbc_articles.jsonl")
 OUT = Path(__file__).parent / "out"
 
 
@@ -45,7 +46,8 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if not args.data.exists():
-        print(f"bench index: {args.data} not found (needs ../shared/datasets beside the checkout)")
+        print(f"bench index: {args.data} not found (needs ../shared/datasets beside the checkout "
+              "or $QA_DATASETS)")
         return 2
     from corpus import load_articles
     from embeddings import load_encoder
