@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import textwrap
+from typing import TYPE_CHECKING
 
 from qa.cli.options import add_filters, add_index, check_dates, filters, open_assistant
 from qa.engine.text import snippet
 
+if TYPE_CHECKING:
+    from qa.cli.options import Subparsers
+    from qa.models import Answer
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
+
+def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("ask", help="answer a question from the articles",
                                    description="Answer QUESTION from the indexed articles, "
                                    "quoting and citing the sentences it rests on.")
@@ -32,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def render(answer) -> str:
+def render(answer: Answer) -> str:
     """The answer as text: the sentences with [n] markers, then the numbered sources."""
     wrap = textwrap.TextWrapper(width=100)
     lines = wrap.wrap(answer.answer)

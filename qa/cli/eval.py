@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from qa.cli.options import add_index, open_assistant
 
+if TYPE_CHECKING:
+    from qa.cli.options import Subparsers
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
+
+def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "eval", help="measure answers against a file of questions",
         description='Run every {"question": ..., "answers": [...]} line of FILE (an empty '

@@ -14,6 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from qa.errors import QuestionError
+from qa.interfaces import AssistantAPI
 
 
 class EvalQuestion(BaseModel):
@@ -85,7 +86,7 @@ def _pct(values: list[float], q: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
-def evaluate(assistant, questions: list[EvalQuestion],
+def evaluate(assistant: AssistantAPI, questions: list[EvalQuestion],
              progress: Callable[[int], None] | None = None) -> EvalReport:
     items: list[EvalItem] = []
     for q in questions:
@@ -106,7 +107,7 @@ def evaluate(assistant, questions: list[EvalQuestion],
     unanswerable = [i for i in items if not i.answers]
     lat = [i.seconds * 1000 for i in items]
 
-    def mean(xs):
+    def mean(xs: list[float]) -> float | None:
         return round(sum(xs) / len(xs), 4) if xs else None
 
     return EvalReport(
@@ -122,7 +123,7 @@ def evaluate(assistant, questions: list[EvalQuestion],
 
 
 def summary(report: EvalReport) -> str:
-    def f(x):
+    def f(x: float | None) -> str:
         return "n/a" if x is None else f"{x:.3f}"
 
     return "\n".join([

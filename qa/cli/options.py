@@ -10,6 +10,9 @@ from typing import TYPE_CHECKING, TypedDict
 if TYPE_CHECKING:
     from qa.assistant import Assistant
 
+    # what ``add_parser(subparsers)`` of each command module receives
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
 INDEX_HELP = "the index folder (default: $QA_INDEX, else the per-user data folder)"
 MODEL_HELP = ("embedding model name or folder (default: $QA_MODEL, else the index's own; a new "
               "index gets the bundled all-MiniLM-L6-v2)")

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from qa.cli.options import add_filters, add_index, check_dates, filters, open_assistant
 from qa.engine.text import snippet
 
+if TYPE_CHECKING:
+    from qa.cli.options import Subparsers
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
+
+def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("search", help="show the passages that match a query best",
                                    description="Show the passages that match QUERY best.")
     parser.add_argument("query", metavar="QUERY")
