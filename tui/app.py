@@ -27,8 +27,11 @@ from tui.worker import AssistantWorker
 
 DEFAULT_THEME = "tokyo-night"
 WIDE = 100   # columns from which the sources panel shows beside the conversation
+ASK = "Ask a question about the articles, or /help"
+FOLLOW_UP = "Ask a follow-up, or type a source number and Enter to open it"
 WELCOME = ("Ask a question about the articles and press Enter. Follow-up questions build on "
            "the conversation. /help lists commands and keys.")
+SOURCE_NUMBERS = {str(n) for n in range(1, 10)}
 MAIN_ONLY = {"new_conversation", "copy_answer", "export", "toggle_sources", "focus_answer",
              "focus_prompt"}
 
@@ -72,8 +75,7 @@ class ChatApp(AssistantWorker, App[None]):
         with Horizontal(id="body"):
             yield VerticalScroll(id="conversation", can_focus=False)
             yield SourcesPanel(id="sources")
-        yield PromptInput(placeholder="Ask a question about the articles, or /help",
-                          id="prompt")
+        yield PromptInput(placeholder=ASK, id="prompt")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -131,6 +133,9 @@ class ChatApp(AssistantWorker, App[None]):
         prompt.value = ""
         if not text:
             return
+        if text in SOURCE_NUMBERS:  # "2" and Enter: source [2] of the selected answer
+            self.action_open_source(int(text))
+            return
         prompt.remember(text)
         self.handle(text)
 
@@ -166,6 +171,7 @@ class ChatApp(AssistantWorker, App[None]):
         self.selected = widget
         widget.add_class("-selected")
         self.sources.show(widget.panel_title, widget.refs, widget.empty_note)
+        self.query_one(PromptInput).placeholder = FOLLOW_UP if widget.refs else ASK
 
     @on(SourceCard.Chosen)
     def _source_chosen(self, event: SourceCard.Chosen) -> None:
@@ -210,6 +216,7 @@ class ChatApp(AssistantWorker, App[None]):
         self.jobs.clear()
         self.turns.clear()
         self.selected = None
+        self.query_one(PromptInput).placeholder = ASK
         self.chat_view.remove_children()
         self.sources.clear()
         if self.assistant is not None:

@@ -20,7 +20,8 @@ COMMANDS = [
 KEYS = [
     ("up / down", "recall earlier questions"),
     ("tab", "from the question box to the latest answer"),
-    ("1-9", "open source [n] of the focused answer"),
+    ("n enter", "in the question box: open source [n] of the selected answer"),
+    ("1-9", "on an answer (tab to it) or in an article: open that source"),
     ("click, enter", "select an answer, or open a source"),
     ("escape", "back to the chat or the question box"),
     ("ctrl+n", "new conversation"),

@@ -1,6 +1,9 @@
-"""The question box: Enter asks, up and down recall earlier questions."""
+"""The question box: Enter asks (a lone source number opens that source), up and down recall
+earlier questions, tab goes to the selected answer, where the digits open its sources."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from textual.binding import Binding
 from textual.widgets import Input
@@ -15,7 +18,7 @@ class PromptInput(Input):
         Binding("tab", "app.focus_answer", "To the answer", show=False),
     ]
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         # coming back to the box must not select its text: the next key would wipe it
         kwargs.setdefault("select_on_focus", False)
         super().__init__(**kwargs)
