@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from typing import TextIO
+from typing import Any
 
+from corpus import DEFAULT_MAX_ARTICLE_BYTES
 from qa.errors import UsageError
 
+FIELD_KEYS = frozenset({"title", "text", "url", "source", "published", "id"})
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
         "index", help="add articles (files or folders) to the index",
         description="Index article files (.txt, .md, .html, .json, .jsonl) or folders of them. "
         "Unchanged articles are not embedded again; changed ones are replaced.")
@@ -26,6 +28,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="remove indexed articles under PATH whose files are gone")
     parser.add_argument("--fields", metavar="K=V,...", type=_fields,
                         help="JSON field names, e.g. text=body,title=headline")
+    parser.add_argument("--max-article-bytes", metavar="N", type=_max_bytes,
+                        default=DEFAULT_MAX_ARTICLE_BYTES,
+                        help="skip (with a warning) an article of more than N bytes of text "
+                        f"(default: {DEFAULT_MAX_ARTICLE_BYTES:,})")
     parser.add_argument("--wait", action="store_true",
                         help="wait for another process writing to the index instead of failing")
     out = parser.add_mutually_exclusive_group()
@@ -36,79 +42,51 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _fields(text: str) -> dict[str, str]:
-    known = {"title", "text", "url", "source", "published", "id"}
     out = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         key, sep, value = part.partition("=")
-        if not sep or not value.strip() or key.strip() not in known:
-            keys = ", ".join(sorted(known))
+        if not sep or not value.strip() or key.strip() not in FIELD_KEYS:
+            keys = ", ".join(sorted(FIELD_KEYS))
             raise argparse.ArgumentTypeError(
                 f"bad --fields entry {part!r}: use KEY=FIELD with KEY one of {keys}")
         out[key.strip()] = value.strip()
     return out
 
 
-class ProgressBar:
-    """One self-rewriting line on a terminal; on a pipe, a line every ``every`` seconds."""
-
-    def __init__(self, stream: TextIO = sys.stderr, every: float = 10.0) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
-        self.every = 0.2 if self.tty else every
-        self.last = 0.0
-        self.shown = False
-
-    def __call__(self, p) -> None:
-        now = time.monotonic()
-        if now - self.last < self.every or not p.passages:
-            return
-        self.last = now
-        total = f"/{p.total:,}" if p.total else ""
-        eta = f"  ETA {_clock(p.eta)}" if p.eta is not None else ""
-        if p.phase == "sentences":
-            line = f"preparing answers: {p.passages:,} sentences  {p.rate:.1f} sentences/s"
-        else:
-            line = (f"indexing: {p.passages:,}{total} passages  {p.rate:.1f} passages/s{eta}  "
-                    f"({p.articles:,} articles)")
-        if self.tty:
-            self.stream.write("\r\033[K" + line)
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-        self.shown = True
-
-    def close(self) -> None:
-        if self.shown and self.tty:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-
-
-def _clock(seconds: float) -> str:
-    s = int(seconds + 0.5)
-    if s >= 3600:
-        return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
-    return f"{s // 60}:{s % 60:02d}"
+def _max_bytes(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f"--max-article-bytes wants a whole number of bytes above 0, not {text!r}; "
+            f"e.g. {DEFAULT_MAX_ARTICLE_BYTES}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
     from embeddings import load_encoder
-    from qa.indexing import IndexingInterrupted, index_paths
+    from qa.cli.progress import IndexProgress
+    from qa.indexing import IndexingInterrupted, IndexSummary, index_paths
     from qa.indexing.location import default_index_dir
 
     if args.index is not None and not args.index.strip():
         raise UsageError("--index needs a folder")
     index_dir = args.index or default_index_dir()
     encoder = load_encoder(args.model, args.backend)
-    bar = None if args.quiet or args.json else ProgressBar()
+    progress = None if args.quiet or args.json else IndexProgress()
+    summary: IndexSummary
     try:
         summary = index_paths(args.paths, index_dir, encoder=encoder, prune=args.prune,
-                              progress=bar, fields=args.fields, wait=args.wait)
+                              progress=progress, fields=args.fields, wait=args.wait,
+                              max_article_bytes=args.max_article_bytes)
         code = 0
     except IndexingInterrupted as exc:
         summary, code = exc.summary, 130
     finally:
-        if bar:
-            bar.close()
+        if progress:
+            progress.close()
     if args.json:
         print(summary.model_dump_json())
     elif not args.quiet:

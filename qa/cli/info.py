@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser("info", help="show what the index holds",
-                                   description="Articles, passages, model, index type, size on "
-                                   "disk and last update of the index.")
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "info", help="show what the index holds",
+        description="Articles, passages, model, index type, size on disk and last update of the "
+        "index.")
     parser.add_argument("--index", metavar="DIR",
                         help="index folder (default: $QA_INDEX, else the per-user data folder)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -17,10 +19,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _size(n: int) -> str:
+    size = float(n)
     for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
+        if size < 1024 or unit == "GB":
+            return f"{n} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
     return str(n)
 
 

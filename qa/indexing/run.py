@@ -71,7 +71,7 @@ class IndexRun:
         max_tokens = passage_tokens(encoder)
         self.reader = Reader(store, files, fields=fields,
                              chunk=lambda article: chunk_for_model(article, encoder, max_tokens),
-                             recipe={"max_tokens": max_tokens, "model": encoder.name},
+                             recipe=_recipe(encoder, max_tokens, max_article_bytes),
                              max_article_bytes=max_article_bytes)
         self.summary = IndexSummary()
         self.stop = threading.Event()  # set by the first Ctrl-C
@@ -172,6 +172,16 @@ class IndexRun:
         self.stop.clear()
         if finished:
             self._commit(finished)
+
+
+def _recipe(encoder: Encoder, max_tokens: int, max_article_bytes: int) -> dict[str, object]:
+    """How files are read and cut, stamped on each file: a file read with another recipe is
+    read again. Another article size limit is part of it (a JSONL line skipped as too long is
+    then read), but the default limit is left out, so indexes made before it existed match."""
+    recipe: dict[str, object] = {"max_tokens": max_tokens, "model": encoder.name}
+    if max_article_bytes != DEFAULT_MAX_ARTICLE_BYTES:
+        recipe["max_article_bytes"] = max_article_bytes
+    return recipe
 
 
 def passage_tokens(encoder: Encoder) -> int:
