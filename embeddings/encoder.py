@@ -16,13 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.backends import (
-    DEFAULT_BACKEND,
-    OTHER_MODELS_BACKEND,
-    Backend,
-    check_backend,
-    create_backend,
-)
+from embeddings.backends import DEFAULT_BACKEND, OTHER_MODELS_BACKEND, check_backend, create_backend
+from embeddings.backends.base import Backend
 from embeddings.errors import ModelError
 from embeddings.model_files import ModelFiles, resolve_model, weights_sha256
 from embeddings.tokenizer import Tokenizer, max_tokens_of
@@ -64,10 +59,6 @@ class Encoder:
         return f"Encoder(name={self.name!r}, backend={self.backend!r})"
 
     @property
-    def path(self) -> Path:
-        return self.files.path
-
-    @property
     def dim(self) -> int:
         if self._dim is None:
             self._dim = self._load().dim
@@ -92,15 +83,18 @@ class Encoder:
             return self._runtime
 
     def _create(self) -> Backend:
-        kwargs = {"weights_sha256": self.weights_sha256, "max_tokens": self.max_tokens}
+        def create() -> Backend:
+            return create_backend(self.backend, self.files, weights_sha256=self.weights_sha256,
+                                  max_tokens=self.max_tokens)
+
         try:
-            return create_backend(self.backend, self.files, **kwargs)
+            return create()
         except ModelError as exc:
             if self._explicit or self.backend == "torch-fp32":
                 raise
             log.warning("%s; falling back to torch-fp32 for %s", exc, self.name)
             self.backend = "torch-fp32"
-            return create_backend(self.backend, self.files, **kwargs)
+            return create()
 
     def encode(self, texts: Sequence[str], batch_size: int = 32,
                progress: Callable[[int], None] | None = None) -> np.ndarray:
@@ -127,7 +121,8 @@ class Encoder:
 
     def encode_query(self, text: str) -> np.ndarray:
         """One text as a ``(dim,)`` float32 normalised vector."""
-        return self.encode([text], batch_size=1)[0]
+        vector: np.ndarray = self.encode([text], batch_size=1)[0]
+        return vector
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces per text, special tokens included (not truncated). Tokenizer only."""

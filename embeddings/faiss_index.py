@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.cache import atomic_write
+from embeddings.files import atomic_write
 
 MAGIC = b"QAFAISS1"
 FLAT = "IDMap2,Flat"
@@ -54,7 +54,7 @@ def choose_type(n: int, current: str | None = None) -> str:
 
 def ivf_lists(n: int) -> int:
     """About 2 * sqrt(n) inverted lists, as a power of two (re-ranking makes up for few)."""
-    return 1 << max(6, round(np.log2(2 * np.sqrt(max(n, 1)))))
+    return 1 << max(6, round(float(np.log2(2 * np.sqrt(max(n, 1))))))
 
 
 def is_exact(index_type: str) -> bool:
@@ -118,10 +118,10 @@ def search(index: Any, index_type: str, queries: np.ndarray, k: int,
         params = None
         if allowed is not None:
             sel = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
-            params = faiss.SearchParameters(sel=sel)
+            params = faiss.SearchParameters(sel=sel)  # type: ignore[call-arg]
             keep.append(sel)
     else:
-        params = faiss.SearchParametersIVF(nprobe=NPROBE)
+        params = faiss.SearchParametersIVF(nprobe=NPROBE)  # type: ignore[call-arg]
         if allowed is not None:
             sel = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
             params.sel = sel
@@ -144,12 +144,18 @@ def save(index: Any, index_type: str, generation: int, path: Path) -> None:
     payload = faiss.serialize_index(index)
     header = json.dumps({
         "generation": generation, "index_type": index_type, "ntotal": int(index.ntotal),
-        "payload_bytes": int(payload.nbytes), "crc32": zlib.crc32(memoryview(payload)),
+        "payload_bytes": int(payload.nbytes), "crc32": zlib.crc32(payload.data),
     }).encode()
-    atomic_write(path, [MAGIC + struct.pack("<I", len(header)) + header, memoryview(payload)])
+    atomic_write(path, [MAGIC + struct.pack("<I", len(header)) + header, payload.data])
 
 
-def read_header(path: Path) -> dict:
+_HEADER_FIELDS = {"generation": int, "index_type": str, "ntotal": int, "payload_bytes": int,
+                  "crc32": int}
+
+
+def read_header(path: Path) -> dict[str, Any]:
+    """The JSON header of ``faiss.index`` with ``offset`` (where the payload starts) added;
+    :class:`IndexFileError` unless it is an object with every field, each of the right type."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(len(MAGIC) + 4)
@@ -161,6 +167,15 @@ def read_header(path: Path) -> dict:
         raise IndexFileError(f"{path} is missing") from None
     except (OSError, ValueError, struct.error) as exc:
         raise IndexFileError(f"{path} is unreadable ({exc})") from None
+    if not isinstance(header, dict):
+        raise IndexFileError(f"{path} has a malformed header (a JSON {type(header).__name__}, "
+                             "not an object)")
+    for name, kind in _HEADER_FIELDS.items():
+        value = header.get(name)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise IndexFileError(f"{path} has a malformed header ({name}: {value!r})")
+    if header["generation"] < 0 or header["ntotal"] < 0 or header["payload_bytes"] < 0:
+        raise IndexFileError(f"{path} has a malformed header (a negative count)")
     header["offset"] = len(MAGIC) + 4 + size
     return header
 
@@ -174,14 +189,17 @@ def load(path: Path) -> LoadedIndex:
         payload = np.fromfile(path, dtype=np.uint8, offset=header["offset"])
     except (OSError, ValueError) as exc:
         raise IndexFileError(f"{path} is unreadable ({exc})") from None
-    if payload.nbytes != header.get("payload_bytes"):
+    if payload.nbytes != header["payload_bytes"]:
         raise IndexFileError(f"{path} is truncated ({payload.nbytes} of "
-                             f"{header.get('payload_bytes')} bytes)")
-    if zlib.crc32(memoryview(payload)) != header.get("crc32"):
+                             f"{header['payload_bytes']} bytes)")
+    if zlib.crc32(payload.data) != header["crc32"]:
         raise IndexFileError(f"{path} is damaged (checksum mismatch)")
     try:
         index = faiss.deserialize_index(payload)
     except RuntimeError as exc:
         raise IndexFileError(f"{path} is unreadable ({str(exc).splitlines()[0]})") from None
-    return LoadedIndex(index=index, index_type=str(header["index_type"]),
-                       generation=int(header["generation"]))
+    if int(index.ntotal) != header["ntotal"]:
+        raise IndexFileError(f"{path} holds {index.ntotal} vectors, its header says "
+                             f"{header['ntotal']}")
+    return LoadedIndex(index=index, index_type=header["index_type"],
+                       generation=header["generation"])

@@ -7,8 +7,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from embeddings.cache import atomic_write_bytes, cache_dir
+from embeddings.cache import cache_dir
 from embeddings.errors import ModelError
+from embeddings.files import atomic_write_bytes
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -12,11 +13,13 @@ from embeddings.errors import ModelError
 from embeddings.model_files import ModelFiles
 
 
-def _read_json(path: Path) -> dict:
+def _read_json(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``; ``{}`` if it is missing, unreadable or not an object."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
+    return value if isinstance(value, dict) else {}
 
 
 def max_tokens_of(files: ModelFiles) -> int:
@@ -24,9 +27,9 @@ def max_tokens_of(files: ModelFiles) -> int:
     st_config = _read_json(files.path / "sentence_bert_config.json")
     if st_config.get("max_seq_length"):
         return int(st_config["max_seq_length"])
-    limits = [_read_json(files.path / "config.json").get("max_position_embeddings"),
-              _read_json(files.path / "tokenizer_config.json").get("model_max_length")]
-    limits = [int(x) for x in limits if isinstance(x, int | float) and 0 < x < 1_000_000]
+    found = [_read_json(files.path / "config.json").get("max_position_embeddings"),
+             _read_json(files.path / "tokenizer_config.json").get("model_max_length")]
+    limits = [int(x) for x in found if isinstance(x, int | float) and 0 < x < 1_000_000]
     return min(limits) if limits else 512
 
 

@@ -81,7 +81,7 @@ def test_default_backend_matches_torch_fp32(default, fp32, long_text):
 def test_torch_fp32_matches_sentence_transformers(fp32):
     from sentence_transformers import SentenceTransformer
 
-    st = SentenceTransformer(str(fp32.path), device="cpu")
+    st = SentenceTransformer(str(fp32.files.path), device="cpu")
     want = st.encode(SENTENCES, normalize_embeddings=True, convert_to_numpy=True)
     np.testing.assert_allclose(fp32.encode(SENTENCES), want, atol=1e-5)
 
@@ -117,7 +117,7 @@ def test_long_text_is_truncated_to_max_tokens(fp32, long_text):
 def test_count_tokens_matches_the_model_tokenizer(default, long_text):
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(str(default.path))
+    tok = AutoTokenizer.from_pretrained(str(default.files.path))
     texts = SENTENCES + [long_text, ""]
     assert default.count_tokens(texts) == [len(tok(t)["input_ids"]) for t in texts]
 
@@ -168,7 +168,7 @@ def test_unknown_backend_and_qa_backend_env(monkeypatch):
 
 def test_another_model_folder_by_path_works(tmp_path, default, fp32):
     copy = tmp_path / "my-model"
-    shutil.copytree(default.path, copy)
+    shutil.copytree(default.files.path, copy)
     enc = load_encoder(str(copy))
     assert enc.name == str(copy) and enc.backend == "onnx-fp32"
     assert enc.weights_sha256 == DEFAULT_SHA256  # same weights: the cached export is reused

@@ -3,12 +3,7 @@ necessarily normalised); :class:`embeddings.encoder.Encoder` does batching and n
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
-from typing import Protocol
-
-import numpy as np
-
+from embeddings.backends.base import Backend, threads
 from embeddings.errors import ModelError
 from embeddings.model_files import ModelFiles
 
@@ -21,21 +16,6 @@ OTHER_MODELS_BACKEND = "onnx-fp32"  # int8 accuracy is only verified for the bun
 
 __all__ = ["ALIASES", "BACKENDS", "DEFAULT_BACKEND", "OTHER_MODELS_BACKEND", "Backend",
            "check_backend", "create_backend", "threads"]
-
-
-class Backend(Protocol):
-    name: str
-    dim: int
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
-
-
-def threads() -> int:
-    """``$QA_THREADS`` if set, else 0 (the runtime's default: one per physical core)."""
-    try:
-        return max(0, int(os.environ.get("QA_THREADS", "0")))
-    except ValueError:
-        return 0
 
 
 def check_backend(name: str) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from embeddings.backends import threads
+from embeddings.backends.base import threads
 from embeddings.backends.onnx_export import discard, onnx_path
 from embeddings.errors import ModelError
 from embeddings.model_files import ModelFiles
@@ -45,4 +45,5 @@ class OnnxBackend:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         feed = self.tokenizer.encode(texts)
-        return self.session.run([self.output], {n: feed[n] for n in self.inputs})[0]
+        out: np.ndarray = self.session.run([self.output], {n: feed[n] for n in self.inputs})[0]
+        return out

@@ -21,9 +21,13 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from embeddings.cache import cache_dir
 from embeddings.errors import ModelError
+from embeddings.files import atomic_file
 from embeddings.model_files import ModelFiles
 
 log = logging.getLogger(__name__)
@@ -89,26 +93,19 @@ def _build(files: ModelFiles, sha: str, variant: str, target: Path) -> None:
 
 
 def _atomic(target: Path, write: Callable[[Path], None]) -> None:
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".onnx")
-    os.close(fd)
-    tmp = Path(tmp_name)
     try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
+        with atomic_file(target, suffix=".onnx") as tmp:
+            write(tmp)
     except ModelError:
         raise
     except Exception as exc:
         raise ModelError(f"could not export the embedding model to ONNX ({type(exc).__name__}: "
                          f"{str(exc).splitlines()[0][:160] if str(exc) else ''}): use "
                          "--backend torch-fp32") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _export_raw(files: ModelFiles, dest: Path) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import numpy as np
     import torch
 
     from embeddings.backends.torch_backend import TorchBackend
@@ -128,10 +125,10 @@ def _export_raw(files: ModelFiles, dest: Path) -> None:
             super().__init__()
             self.model = model
 
-        def forward(self, *inputs):
+        def forward(self, *inputs: Any) -> Any:
             return self.model(dict(zip(names, inputs, strict=True)))["sentence_embedding"]
 
-    axes = {n: {0: "batch", 1: "tokens"} for n in names}
+    axes: dict[str, dict[int, str]] = {n: {0: "batch", 1: "tokens"} for n in names}
     axes["sentence_embedding"] = {0: "batch"}
     import warnings
 
@@ -200,7 +197,7 @@ def _check_close(files: ModelFiles, a: Path, b: Path, minimum: float) -> None:
                          f"(cosine {cos.min():.4f}): use --backend torch-fp32")
 
 
-def _run(path: Path, files: ModelFiles, max_tokens: int):
+def _run(path: Path, files: ModelFiles, max_tokens: int) -> np.ndarray:
     import onnxruntime as ort
 
     from embeddings.tokenizer import Tokenizer
@@ -209,12 +206,12 @@ def _run(path: Path, files: ModelFiles, max_tokens: int):
     options.log_severity_level = 3
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     feed = Tokenizer(files, max_tokens).encode(_CHECK_TEXTS)
-    return session.run(None, {i.name: feed[i.name] for i in session.get_inputs()})[0]
+    out: np.ndarray = session.run(None, {i.name: feed[i.name] for i in session.get_inputs()})[0]
+    return out
 
 
-def _cosines(a, b):
-    import numpy as np
-
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = a / np.linalg.norm(a, axis=1, keepdims=True)
     b = b / np.linalg.norm(b, axis=1, keepdims=True)
-    return (a * b).sum(axis=1)
+    cos: np.ndarray = (a * b).sum(axis=1)
+    return cos

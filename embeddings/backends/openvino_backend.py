@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from embeddings.backends import threads
+from embeddings.backends.base import threads
 from embeddings.backends.onnx_export import onnx_path
 from embeddings.errors import ModelError
 from embeddings.model_files import ModelFiles
@@ -26,7 +26,8 @@ class OpenVinoBackend:
 
         self.name = "openvino-fp32"
         self.tokenizer = Tokenizer(files, max_tokens)
-        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+        config: dict[str, str | int] = {"PERFORMANCE_HINT": "LATENCY",
+                                        "INFERENCE_PRECISION_HINT": "f32"}
         if threads():
             config["INFERENCE_NUM_THREADS"] = threads()
         core = ov.Core()

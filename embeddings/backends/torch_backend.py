@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
+from embeddings.backends.base import threads
 from embeddings.errors import ModelError
 from embeddings.model_files import ModelFiles
 
@@ -20,18 +22,16 @@ class TorchBackend:
         import transformers
         from sentence_transformers import SentenceTransformer
 
-        transformers.logging.disable_progress_bar()
-        transformers.logging.set_verbosity_error()
-        from embeddings.backends import threads
-
+        transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
         if threads():
             torch.set_num_threads(threads())
         self.name = f"torch-{dtype}"
         self._torch = torch
-        kwargs = {"model_kwargs": {"attn_implementation": attn}} if attn else {}
+        model_kwargs = {"attn_implementation": attn} if attn else None
         try:
             model = SentenceTransformer(str(files.path), device="cpu", local_files_only=True,
-                                        **kwargs)
+                                        model_kwargs=model_kwargs)
         except Exception as exc:
             raise ModelError(f"cannot load the embedding model from {files.path} "
                              f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]}): "
@@ -42,16 +42,21 @@ class TorchBackend:
         self.model = model
         get_dim = getattr(model, "get_embedding_dimension", None) or \
             model.get_sentence_embedding_dimension
-        self.dim = int(get_dim())
-        self.max_tokens = int(model.max_seq_length)
+        dim, max_tokens = get_dim(), model.max_seq_length
+        if dim is None or max_tokens is None:
+            raise ModelError(f"the embedding model in {files.path} does not say its dimension "
+                             "or input limit: check its sentence-transformers config")
+        self.dim, self.max_tokens = int(dim), int(max_tokens)
         self._tokenize = getattr(model, "preprocess", None) or model.tokenize
 
-    def tokenize(self, texts: Sequence[str]) -> dict:
+    def tokenize(self, texts: Sequence[str]) -> dict[str, Any]:
         """The model's own features (torch tensors) for ``texts``."""
-        return self._tokenize(list(texts))
+        features: dict[str, Any] = self._tokenize(list(texts))
+        return features
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         features = self.tokenize(texts)
         with self._torch.inference_mode():
             out = self.model(features)["sentence_embedding"]
-        return out.float().numpy()
+        vectors: np.ndarray = out.float().numpy()
+        return vectors
