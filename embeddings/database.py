@@ -1,4 +1,5 @@
-"""``store.sqlite``: the schema, connections and row conversions of an index's database.
+"""``store.sqlite``: connections, queries and row conversions of an index's database (the schema
+is in :mod:`embeddings.migrations`).
 
 Vectors are float32 BLOBs in ``vectors``, one row a passage, written in the same transaction as
 the passage. ``vid`` (the faiss id) is an AUTOINCREMENT key, never reused, so a stale faiss index
@@ -10,40 +11,52 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
 from corpus.models import Article, Sentence
 from embeddings.models import StoredPassage
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS articles (
-    id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, source TEXT, site TEXT,
-    published TEXT, url TEXT, path TEXT, content_hash TEXT NOT NULL,
-    generation INTEGER NOT NULL, indexed_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS articles_path ON articles(path);
-CREATE INDEX IF NOT EXISTS articles_source ON articles(source);
-CREATE INDEX IF NOT EXISTS articles_published ON articles(published);
-CREATE TABLE IF NOT EXISTS passages (
-    vid INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
-    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
-    idx INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
-    sentences TEXT NOT NULL, generation INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS passages_article ON passages(article_id);
-CREATE INDEX IF NOT EXISTS passages_generation ON passages(generation);
-CREATE TABLE IF NOT EXISTS vectors (
-    vid INTEGER PRIMARY KEY REFERENCES passages(vid) ON DELETE CASCADE, vector BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS removed (vid INTEGER PRIMARY KEY, generation INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS removed_generation ON removed(generation);
-CREATE TABLE IF NOT EXISTS files (
-    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, recipe TEXT);
-"""
+T = TypeVar("T")
+IN_LIST = 900  # values per SQL ``IN (...)`` list, below SQLite's limit of bound parameters
+Row = tuple[Any, ...]
 
 PASSAGE_COLUMNS = ("p.vid, p.id, p.article_id, p.idx, p.start, p.\"end\", p.text, p.sentences, "
                    "a.title, a.source, a.published, a.url, a.path")
 ARTICLE_COLUMNS = "id, title, text, source, site, published, url, path, content_hash"
+
+
+def in_lists(values: Sequence[T], size: int = IN_LIST) -> Iterator[tuple[list[T], str]]:
+    """``values`` in chunks of at most ``size``, each with its ``?,?,...`` placeholders: for
+    ``f"... IN ({marks})"`` queries over more values than SQLite binds at once."""
+    for i in range(0, len(values), size):
+        part = list(values[i:i + size])
+        yield part, ",".join("?" * len(part))
+
+
+class StoreConnection:
+    """An index's one SQLite connection, shared by the store's reads, writes and faiss index,
+    and the lock that serialises its use across threads."""
+
+    def __init__(self, root: Path, conn: sqlite3.Connection) -> None:
+        self.root = root
+        self.conn = conn
+        self.lock = threading.RLock()
+        self._open = True
+
+    @property
+    def is_open(self) -> bool:
+        return self._open
+
+    def close(self) -> None:
+        with self.lock:
+            if self._open:
+                self._open = False
+                self.conn.close()
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -70,7 +83,7 @@ def now() -> dt.datetime:
 
 
 def get_meta(conn: sqlite3.Connection) -> dict[str, str]:
-    return dict(conn.execute("SELECT key, value FROM meta"))
+    return {str(k): str(v) for k, v in conn.execute("SELECT key, value FROM meta")}
 
 
 def set_meta(conn: sqlite3.Connection, **values: object) -> None:
@@ -88,6 +101,40 @@ def to_blob(vector: np.ndarray) -> bytes:
     return np.ascontiguousarray(vector, dtype="<f4").tobytes()
 
 
+def all_vids(conn: sqlite3.Connection) -> np.ndarray:
+    return np.fromiter((r[0] for r in conn.execute("SELECT vid FROM vectors ORDER BY vid")),
+                       dtype=np.int64)
+
+
+def vector_rows(conn: sqlite3.Connection, dim: int, chunk: int = 50_000
+                ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``(vids, vectors)`` of every stored vector, ``chunk`` rows at a time, by vid."""
+    cur = conn.execute("SELECT vid, vector FROM vectors ORDER BY vid")
+    while rows := cur.fetchmany(chunk):
+        yield (np.array([r[0] for r in rows], dtype=np.int64),
+               from_blobs([r[1] for r in rows], dim))
+
+
+def vectors_of(conn: sqlite3.Connection, vids: Sequence[int], dim: int) -> np.ndarray:
+    """float32 ``(len(vids), dim)``; ``KeyError(vid)`` for a vid that is not stored."""
+    rows: dict[int, bytes] = {}
+    ids = [int(v) for v in vids if int(v) >= 0]
+    for part, marks in in_lists(ids):
+        rows.update(conn.execute(f"SELECT vid, vector FROM vectors WHERE vid IN ({marks})", part))
+    return from_blobs([rows[int(v)] for v in vids], dim)
+
+
+def changes_since(conn: sqlite3.Connection, generation: int, dim: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(removed vids, added vids, added vectors)`` of the commits after ``generation``."""
+    gone = [r[0] for r in conn.execute("SELECT vid FROM removed WHERE generation > ?",
+                                       (generation,))]
+    rows = conn.execute("SELECT v.vid, v.vector FROM vectors v JOIN passages p ON p.vid = v.vid "
+                        "WHERE p.generation > ? ORDER BY v.vid", (generation,)).fetchall()
+    return (np.asarray(gone, dtype=np.int64), np.asarray([r[0] for r in rows], dtype=np.int64),
+            from_blobs([r[1] for r in rows], dim))
+
+
 def from_blobs(blobs: list[bytes], dim: int) -> np.ndarray:
     if not blobs:
         return np.empty((0, dim), dtype=np.float32)
@@ -95,7 +142,7 @@ def from_blobs(blobs: list[bytes], dim: int) -> np.ndarray:
         np.float32, copy=False)
 
 
-def passage_from_row(row: tuple) -> StoredPassage:
+def passage_from_row(row: Row) -> StoredPassage:
     vid, pid, article_id, idx, start, end, text, sentences, title, source, pub, url, path = row
     return StoredPassage(
         vid=vid, id=pid, article_id=article_id, index=idx, start=start, end=end, text=text,
@@ -104,7 +151,7 @@ def passage_from_row(row: tuple) -> StoredPassage:
         url=url, path=path)
 
 
-def article_from_row(row: tuple) -> Article:
+def article_from_row(row: Row) -> Article:
     aid, title, text, source, site, pub, url, path, content_hash = row
     return Article(id=aid, title=title, text=text, source=source, site=site,
                    published=dt.date.fromisoformat(pub) if pub else None, url=url, path=path,
@@ -113,44 +160,3 @@ def article_from_row(row: tuple) -> Article:
 
 def sentences_json(sentences: list[Sentence]) -> str:
     return json.dumps([[s.start, s.end] for s in sentences], separators=(",", ":"))
-
-
-class Lookup:
-    """Read-only questions an indexing run asks, on a connection of its own (for a thread)."""
-
-    def __init__(self, path: Path) -> None:
-        self._conn = connect(path, readonly=True)
-
-    def content_hash(self, article_id: str) -> str | None:
-        row = self._conn.execute("SELECT content_hash FROM articles WHERE id = ?",
-                                 (article_id,)).fetchone()
-        return row[0] if row else None
-
-    def article_meta(self, article_id: str) -> tuple | None:
-        """``(content_hash, path, url, site)`` of a stored article."""
-        return self._conn.execute("SELECT content_hash, path, url, site FROM articles "
-                                  "WHERE id = ?", (article_id,)).fetchone()
-
-    def file_stamps(self) -> dict[str, tuple[int, int, str | None]]:
-        return {p: (s, m, r) for p, s, m, r in self._conn.execute(
-            "SELECT path, size, mtime_ns, recipe FROM files")}
-
-    def count_articles(self, path: str) -> int:
-        return self._conn.execute("SELECT count(*) FROM articles WHERE path = ?",
-                                  (path,)).fetchone()[0]
-
-    def articles_under(self, root: str) -> list[tuple[str, str]]:
-        """``(id, path)`` of the stored articles read from ``root`` or a file below it."""
-        prefix = root.rstrip("/") + "/"
-        return self._conn.execute(
-            "SELECT id, path FROM articles WHERE path = ? OR substr(path, 1, ?) = ?",
-            (root, len(prefix), prefix)).fetchall()
-
-    def files_under(self, root: str) -> list[str]:
-        prefix = root.rstrip("/") + "/"
-        return [r[0] for r in self._conn.execute(
-            "SELECT path FROM files WHERE path = ? OR substr(path, 1, ?) = ?",
-            (root, len(prefix), prefix))]
-
-    def close(self) -> None:
-        self._conn.close()

@@ -3,7 +3,7 @@
 ``store.sqlite`` is the truth; ``manifest.json`` and ``faiss.index`` are derived from it, and so
 are ``bm25/`` and ``sentences.sqlite`` (written by ``qa.engine``). ``.write.lock`` admits one
 writer at a time. A file written atomically goes through a temp file ``.<name>.<random>.tmp``
-beside it (see :func:`embeddings.cache.atomic_write`).
+beside it (see :func:`embeddings.files.atomic_file`).
 """
 
 from __future__ import annotations
@@ -73,6 +73,12 @@ class IndexLayout:
     def temp_files(self) -> list[Path]:
         """Temp files of atomic writes of the manifest or faiss index cut short."""
         return [*self.root.glob(temp_pattern(FAISS)), *self.root.glob(temp_pattern(MANIFEST))]
+
+    def holds_only_leftovers(self) -> bool:
+        """Whether ``root`` holds nothing of an index but what may outlive one: the lock,
+        sentence vectors (keyed by model and text) and damaged databases set aside."""
+        return all(f.name == LOCK or f.name.startswith(SENTENCES)
+                   or f.name.startswith(DATABASE + DAMAGED) for f in self.root.iterdir())
 
     def damaged(self, stamp: str) -> Path:
         """Where a damaged ``store.sqlite`` is set aside (``stamp``: a time, no spaces)."""

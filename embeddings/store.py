@@ -1,68 +1,74 @@
 """An index on disk: a folder with ``manifest.json``, ``store.sqlite`` and ``faiss.index``.
 
 SQLite is the truth (articles, passages, sentence spans and vectors, each write one
-transaction); ``faiss.index`` is derived from it and rebuilt or topped up when missing, stale or
-damaged. One writer at a time (a lock on ``.write.lock``); readers keep working during a write
-and pick up its commits on their next search.
+transaction); ``manifest.json`` and ``faiss.index`` are derived from it and rebuilt when
+missing, stale or damaged. One writer at a time (a lock on ``.write.lock``); readers keep working
+during a write and pick up its commits on their next search.
+
+:class:`IndexStore` puts together the parts: the connection (:mod:`embeddings.database`), the
+reads (:class:`~embeddings.reading.StoreReads`), the live faiss index
+(:class:`~embeddings.live_index.LiveIndex`) and, when writable, the writer
+(:class:`~embeddings.writer.StoreWriter`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import sqlite3
-import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from filelock import BaseFileLock
+from pydantic import ValidationError
 
-from corpus.models import Article
+from corpus.models import Article, Passage
 from embeddings import database as db
 from embeddings import faiss_index as fx
-from embeddings.errors import IndexStoreError
-from embeddings.layout import DATABASE, FAISS, LOCK, MANIFEST, IndexLayout
-from embeddings.models import FORMAT_VERSION
+from embeddings import migrations
+from embeddings.errors import IndexStoreError, damaged_error, is_damage, sqlite_error, translated
+from embeddings.layout import DATABASE, FAISS, MANIFEST, IndexLayout
+from embeddings.live_index import LiveIndex
+from embeddings.lock import acquire, try_acquire
+from embeddings.lookup import Lookup
+from embeddings.models import FORMAT_VERSION, Manifest, StoredPassage
 from embeddings.reading import StoreReads
-from embeddings.writer import StoreWriter, sqlite_error
+from embeddings.writer import Batch, StoreWriter, write_manifest
 
 log = logging.getLogger("embeddings")
 
-EXACT_SUBSET = 20_000  # a filter allowing at most this many vids is searched exactly
 
-
-class IndexStore(StoreReads):
+class IndexStore:
     """One index folder, opened for reading or (holding the write lock) for writing."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, *, writable: bool, lock=None):
+    def __init__(self, path: Path, conn: sqlite3.Connection, *, writable: bool,
+                 lock: BaseFileLock | None = None) -> None:
         self.path = path
         self.writable = writable
-        self._conn = conn
         self._lock = lock
-        self._mutex = threading.RLock()
-        self._index = None
-        self._index_type = ""
-        self._index_gen = -1
-        self._saved_gen = -1
-        meta = db.get_meta(conn)
-        self.dim = int(meta["dim"])
-        self.writer = StoreWriter(self) if writable else None
+        self._db = db.StoreConnection(path, conn)
+        self.dim = int(db.get_meta(conn)["dim"])
+        self.reads = StoreReads(self._db, self.dim)
+        self._live = LiveIndex(self._db, self.dim, writable=writable)
+        self.writer = StoreWriter(self._db, self.reads, self._live) if writable else None
 
     # -- opening ---------------------------------------------------------------------------
     @classmethod
     def create(cls, path: str | Path, *, model: str, dim: int, weights_sha256: str,
                wait: bool | float = False) -> IndexStore:
-        """Make a new index in ``path`` (absent or an empty folder) and open it for writing."""
+        """Make a new index in ``path`` (absent, empty, or holding only what an index may leave
+        behind: see :meth:`IndexLayout.holds_only_leftovers`) and open it for writing."""
         path = Path(path).expanduser().absolute()
-        if (path / MANIFEST).exists():
-            raise IndexStoreError(f"{path} already holds an index: open it instead")
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise IndexStoreError(f"{path} is not empty and not an index: choose a new or empty "
-                                  "folder with --index (or QA_INDEX)")
+        _check_new_folder(path)
+        lock = None
         try:
             path.mkdir(parents=True, exist_ok=True)
-            lock = _acquire(path, wait)
-            conn = db.connect(path / DATABASE)
-            conn.executescript(db.SCHEMA)
+            lock = acquire(path, wait)
+            conn = db.connect(IndexLayout(path).database)
+            migrations.migrate(conn)
             created = db.now().isoformat()
             conn.execute("BEGIN IMMEDIATE")
             db.set_meta(conn, format_version=FORMAT_VERSION, model=model, dim=dim,
@@ -70,78 +76,92 @@ class IndexStore(StoreReads):
                         created=created, updated=created)
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
+            _release(lock)
             raise sqlite_error(exc, path) from None
         except OSError as exc:
+            _release(lock)
             raise IndexStoreError(f"cannot create an index in {path} ({exc.strerror}): choose a "
                                   "writable folder with --index (or QA_INDEX)") from None
         store = cls(path, conn, writable=True, lock=lock)
-        store._index = fx.build(fx.FLAT, dim, np.empty(0, np.int64), np.empty((0, dim)))
-        store._index_type, store._index_gen = fx.FLAT, 0
-        store.save_faiss()
-        store.writer.write_manifest()
+        store._live.start_empty()
+        store._live.save()
+        write_manifest(path, store.manifest)
         return store
 
     @classmethod
     def open(cls, path: str | Path, *, writable: bool = False,
              wait: bool | float = False) -> IndexStore:
-        """Open an existing index; :class:`IndexStoreError` if ``path`` is not one."""
+        """Open an existing index; :class:`IndexStoreError` if ``path`` is not one. Opening for
+        writing brings the database's schema up to date (see :mod:`embeddings.migrations`)."""
         path = Path(path).expanduser().absolute()
-        if not path.is_dir():
-            raise IndexStoreError(f"no index at {path}: build one with `qa index PATH --index "
-                                  f"{path}`")
-        if not (path / MANIFEST).is_file() or not (path / DATABASE).is_file():
-            raise IndexStoreError(f"{path} is not an index (no {MANIFEST} or {DATABASE}): give "
-                                  "an index folder, or a new or empty one to build an index in")
-        lock = _acquire(path, wait) if writable else None
+        _check_index_folder(path)
+        lock = acquire(path, wait) if writable else None
         try:
-            conn = db.connect(path / DATABASE, readonly=not writable)
-            meta = db.get_meta(conn)
-            if writable:
-                conn.executescript(db.SCHEMA)  # a no-op unless a table was added since
-        except sqlite3.Error as exc:
-            if lock:
-                lock.release()
-            if "not a database" in str(exc) or "no such table" in str(exc):
-                raise IndexStoreError(f"{path / DATABASE} is damaged or not an index database "
-                                      f"({exc}): rebuild the index in a new folder") from None
-            raise sqlite_error(exc, path) from None
-        if int(meta.get("format_version", 0)) > FORMAT_VERSION:
-            if lock:
-                lock.release()
-            raise IndexStoreError(f"{path} was written by a newer version of this program "
-                                  f"(format {meta['format_version']}): upgrade it")
-        if writable:  # temp files of a writer that was killed while saving
-            for tmp in IndexLayout(path).temp_files():
-                tmp.unlink(missing_ok=True)
+            conn = _connect(path, writable=writable)
+        except BaseException:
+            _release(lock)
+            raise
         store = cls(path, conn, writable=writable, lock=lock)
-        store._load_faiss()
-        if writable:
-            store.writer.write_manifest()
+        try:
+            store._start()
+        except BaseException:
+            store.close()
+            raise
         return store
+
+    def _start(self) -> None:
+        """Clear what a killed writer left, load the faiss index, write a missing manifest."""
+        layout = IndexLayout(self.path)
+        if self.writable:
+            for tmp in layout.temp_files():
+                tmp.unlink(missing_ok=True)
+        with translated(self.path):
+            self._live.load()
+        if self.writer is not None:
+            self.writer.write_manifest()
+        elif not _manifest_ok(layout.manifest):
+            self._heal_manifest()
+
+    def _heal_manifest(self) -> None:
+        """A reader rewrites a missing or unreadable manifest when no writer is running."""
+        lock = try_acquire(self.path)
+        if lock is None:
+            return
+        try:
+            log.info("%s is missing or unreadable; writing it from %s", MANIFEST, DATABASE)
+            write_manifest(self.path, self.manifest)
+        except IndexStoreError as exc:
+            log.warning("%s", exc)
+        finally:
+            lock.release()
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the store is open (:meth:`close` not called yet)."""
+        return self._db.is_open
 
     def close(self) -> None:
         """Save ``faiss.index`` if this writer changed it, and release the lock."""
-        with self._mutex:
-            if self._conn is None:
+        with self._db.lock:
+            if not self._db.is_open:
                 return
             try:
-                if self.writable and self._index_gen >= 0:
+                if self.writer is not None and self._live.generation >= 0:
                     self.writer.maintain()
-                    if self._index_gen != self._saved_gen:
-                        self.save_faiss()
-            except (OSError, IndexStoreError) as exc:  # derived data: rebuilt on the next open
+                    if self._live.unsaved:
+                        self._live.save()
+            except (OSError, IndexStoreError, sqlite3.Error) as exc:  # rebuilt on the next open
                 log.warning("could not save %s (%s); it will be rebuilt from %s", FAISS,
                             getattr(exc, "strerror", None) or exc, DATABASE)
             finally:
-                self._conn.close()
-                self._conn = None
-                if self._lock is not None:
-                    self._lock.release()
+                self._db.close()
+                _release(self._lock)
+                self._lock = None
 
     def __enter__(self) -> IndexStore:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -- writing (see embeddings.writer) ----------------------------------------------------
@@ -151,11 +171,11 @@ class IndexStore(StoreReads):
                                   "writable=True to change it")
         return self.writer
 
-    def batch(self):
+    def batch(self) -> AbstractContextManager[Batch]:
         """``with store.batch() as b: b.upsert(...); b.remove(...)``: one transaction."""
         return self._writer().batch()
 
-    def upsert(self, article: Article, passages: Sequence, vectors: np.ndarray) -> None:
+    def upsert(self, article: Article, passages: Sequence[Passage], vectors: np.ndarray) -> None:
         """Store (or replace) one article with its passages and their vectors."""
         self._writer().upsert(article, passages, vectors)
 
@@ -163,115 +183,54 @@ class IndexStore(StoreReads):
         """Remove articles and their passages; returns how many were stored."""
         return self._writer().remove(article_ids)
 
-    def lookup(self) -> db.Lookup:
+    def lookup(self) -> Lookup:
         """A read-only view on a connection of its own, for another thread."""
-        return db.Lookup(self.path / DATABASE)
+        return Lookup(IndexLayout(self.path).database)
 
     def check_model(self, model: str, dim: int, weights_sha256: str | None = None) -> None:
         """:class:`IndexStoreError` naming both models if ``model``/``dim`` is not this index's
         (the same weights under another name or path are accepted)."""
-        m = db.get_meta(self._conn)
+        m = self.reads.meta()
         same_weights = weights_sha256 is not None and weights_sha256 == m["weights_sha256"]
         if int(m["dim"]) != dim or (m["model"] != model and not same_weights):
             raise IndexStoreError(
                 f"index {self.path} was built with {m['model']} ({m['dim']}-dim vectors), not "
                 f"{model} ({dim}-dim): use --model {m['model']}, or another --index folder")
 
-    # -- faiss -----------------------------------------------------------------------------
-    def _load_faiss(self) -> None:
-        generation = db.generation(self._conn)
-        try:
-            loaded = fx.load(self.path / FAISS)
-        except fx.IndexFileError as exc:
-            missing = not (self.path / FAISS).exists()
-            (log.info if missing else log.warning)("%s; rebuilding it from %s", exc, DATABASE)
-            self.rebuild_faiss()
-            return
-        if loaded.generation > generation or loaded.index.d != self.dim:
-            log.warning("%s does not match %s; rebuilding it", FAISS, DATABASE)
-            self.rebuild_faiss()
-            return
-        self._index, self._index_type = loaded.index, loaded.index_type
-        self._index_gen = self._saved_gen = loaded.generation
-        self.refresh()
-
+    # -- the faiss index (see embeddings.live_index) ----------------------------------------
     def rebuild_faiss(self, index_type: str | None = None) -> None:
-        """Build the faiss index afresh from the vectors in SQLite (and save it if writable),
-        streaming them in chunks."""
-        with self._mutex:
-            self._conn.execute("BEGIN")
-            try:
-                generation = db.generation(self._conn)
-                vids = np.fromiter((r[0] for r in self._conn.execute(
-                    "SELECT vid FROM vectors ORDER BY vid")), dtype=np.int64)
-                index_type = index_type or fx.choose_type(len(vids), self._index_type or None)
-                want, sample = fx.training_size(index_type), None
-                if want:
-                    pick = vids if len(vids) <= want else np.sort(
-                        np.random.default_rng(0).choice(vids, want, replace=False))
-                    sample = self.vectors(pick)
-                index = fx.new_index(index_type, self.dim, sample)
-                del sample
-                cur = self._conn.execute("SELECT vid, vector FROM vectors ORDER BY vid")
-                while rows := cur.fetchmany(50_000):
-                    fx.add(index, np.array([r[0] for r in rows], dtype=np.int64),
-                           db.from_blobs([r[1] for r in rows], self.dim))
-            finally:
-                self._conn.execute("COMMIT")
-            self._index, self._index_type, self._index_gen = index, index_type, generation
-            if self.writable:
-                db.set_meta(self._conn, index_type=index_type)
-                self.save_faiss()
-            else:
-                self._try_save_as_reader()
-
-    def _try_save_as_reader(self) -> None:
-        """A reader that healed the file saves it when no writer is running."""
-        try:
-            lock = _acquire(self.path, False)
-        except IndexStoreError:
-            return
-        try:
-            if db.generation(self._conn) == self._index_gen:
-                self.save_faiss()
-        except OSError:
-            pass
-        finally:
-            lock.release()
+        """Build the faiss index afresh from the vectors in SQLite (and save it)."""
+        with translated(self.path):
+            self._live.rebuild(index_type)
 
     def save_faiss(self) -> None:
-        with self._mutex:
-            fx.save(self._index, self._index_type, self._index_gen, self.path / FAISS)
-            self._saved_gen = self._index_gen
+        self._live.save()
 
     def refresh(self) -> None:
         """Bring the in-memory faiss index up to the last committed generation."""
-        with self._mutex:
-            if self._conn.in_transaction or db.generation(self._conn) == self._index_gen:
-                return
-            if self._index_gen < 0:  # an update was cut short: start again
-                self.rebuild_faiss()
-                return
-            self._conn.execute("BEGIN")
-            try:
-                generation = db.generation(self._conn)
-                gone = [r[0] for r in self._conn.execute(
-                    "SELECT vid FROM removed WHERE generation > ?", (self._index_gen,))]
-                rows = self._conn.execute(
-                    "SELECT v.vid, v.vector FROM vectors v JOIN passages p ON p.vid = v.vid "
-                    "WHERE p.generation > ? ORDER BY v.vid", (self._index_gen,)).fetchall()
-            finally:
-                self._conn.execute("COMMIT")
-            fx.remove(self._index, np.asarray(gone, dtype=np.int64))
-            fx.add(self._index, np.asarray([r[0] for r in rows], dtype=np.int64),
-                   db.from_blobs([r[1] for r in rows], self.dim))
-            self._index_gen = generation
+        with translated(self.path):
+            self._live.refresh()
 
     @property
     def index_type(self) -> str:
-        return self._index_type
+        return self._live.index_type
 
-    # -- reading ---------------------------------------------------------------------------
+    @property
+    def faiss_ntotal(self) -> int:
+        """How many vectors the in-memory faiss index holds."""
+        return self._live.ntotal
+
+    # Transitional, for callers written before this split; remove once they use the public
+    # names: qa/indexing/pipeline.py (`store._conn is not None` -> `store.is_open`) and
+    # tests/test_indexing.py, tests/test_cli_index.py (`store._index.ntotal` -> `faiss_ntotal`).
+    @property
+    def _conn(self) -> sqlite3.Connection | None:
+        return self._db.conn if self._db.is_open else None
+
+    @property
+    def _index(self) -> Any:
+        return self._live.faiss
+
     def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
         """``(scores, vids)``, each ``(n, k)``, best first; vid ``-1`` (score ``-inf``) marks an
@@ -288,63 +247,119 @@ class IndexStore(StoreReads):
             allowed = np.unique(np.asarray(allowed, dtype=np.int64))
             if not len(allowed):
                 return scores, vids
-        with self._mutex:
-            self.refresh()
-            if self._index.ntotal == 0:
-                return scores, vids
-            if fx.is_exact(self._index_type):
-                s, v = fx.search(self._index, self._index_type, queries, k, allowed)
-            elif allowed is not None and len(allowed) <= EXACT_SUBSET:
-                return self._exact(queries, k, allowed)
-            else:
-                _, cand = fx.search(self._index, self._index_type, queries, k * fx.RERANK, allowed)
-                return self._rerank(queries, k, cand)
-        w = min(k, s.shape[1])
-        scores[:, :w], vids[:, :w] = s[:, :w], v[:, :w]
-        return scores, vids
+        with translated(self.path):
+            return self._live.search(queries, k, allowed)
 
-    def _exact(self, queries: np.ndarray, k: int, vids: np.ndarray):
-        return _top_k(queries @ self.vectors(vids).T, vids, k)
+    # -- reading (see embeddings.reading) ---------------------------------------------------
+    @property
+    def manifest(self) -> Manifest:
+        """The manifest as of the last commit."""
+        return self.reads.manifest
 
-    def _rerank(self, queries: np.ndarray, k: int, cand: np.ndarray):
-        """Re-score IVF/SQ8 candidates with the exact float32 vectors from SQLite."""
-        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
-        vids = np.full((len(queries), k), -1, dtype=np.int64)
-        for i, row in enumerate(cand):
-            row = row[row >= 0]
-            s, v = _top_k(queries[i:i + 1] @ self.vectors(row).T, row, k)
-            scores[i], vids[i] = s[0], v[0]
-        return scores, vids
+    @property
+    def generation(self) -> int:
+        """+1 for every committed write: a cheap way to tell that the index changed."""
+        return self.reads.generation
 
-def _top_k(scores: np.ndarray, vids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    n, m = scores.shape
-    out_s = np.full((n, k), -np.inf, dtype=np.float32)
-    out_v = np.full((n, k), -1, dtype=np.int64)
-    w = min(k, m)
-    if w == 0:
-        return out_s, out_v
-    part = np.argpartition(-scores, w - 1, axis=1)[:, :w]
-    top = np.take_along_axis(scores, part, axis=1)
-    order = np.argsort(-top, axis=1, kind="stable")
-    out_s[:, :w] = np.take_along_axis(top, order, axis=1)
-    out_v[:, :w] = vids[np.take_along_axis(part, order, axis=1)]
-    return out_s, out_v
+    def counts(self) -> tuple[int, int]:
+        """``(articles, passages)`` stored."""
+        return self.reads.counts()
+
+    def passages(self, vids: Sequence[int]) -> list[StoredPassage]:
+        """The passages with these vids, in the same order; unknown vids are left out."""
+        return self.reads.passages(vids)
+
+    def iter_passages(self) -> Iterator[StoredPassage]:
+        """Every passage, ordered by vid."""
+        return self.reads.iter_passages()
+
+    def vectors(self, vids: Sequence[int]) -> np.ndarray:
+        """float32 ``(len(vids), dim)``; :class:`IndexStoreError` if a vid is not stored."""
+        return self.reads.vectors(vids)
+
+    def article(self, article_id: str) -> Article | None:
+        return self.reads.article(article_id)
+
+    def articles(self) -> Iterator[Article]:
+        return self.reads.articles()
+
+    def vids_matching(self, *, source: str | None = None, published_from: dt.date | None = None,
+                      published_to: dt.date | None = None) -> np.ndarray:
+        """The vids of passages whose article matches all the filters given."""
+        return self.reads.vids_matching(source=source, published_from=published_from,
+                                        published_to=published_to)
+
+    def info(self) -> dict[str, Any]:
+        """What ``qa info`` shows (the fields of ``qa.IndexInfo``, plus a few)."""
+        return self.reads.info()
 
 
-def _acquire(path: Path, wait: bool | float):
-    """The write lock of ``path``; fails fast (or waits up to ``wait`` s, forever if True)."""
-    from filelock import FileLock, Timeout
+def _check_new_folder(path: Path) -> None:
+    if IndexLayout(path).manifest.exists() or IndexLayout(path).database.exists():
+        raise IndexStoreError(f"{path} already holds an index: open it instead")
+    if path.exists() and (not path.is_dir() or not IndexLayout(path).holds_only_leftovers()):
+        raise IndexStoreError(f"{path} is not empty and not an index: choose a new or empty "
+                              "folder with --index (or QA_INDEX)")
 
-    lock = FileLock(str(path / LOCK), timeout=-1 if wait is True else float(wait or 0),
-                    thread_local=False)
+
+def _check_index_folder(path: Path) -> None:
+    if not path.is_dir():
+        raise IndexStoreError(f"no index at {path}: build one with `qa index PATH --index "
+                              f"{path}`")
+    if not IndexLayout(path).database.is_file():
+        raise IndexStoreError(f"{path} is not an index (no {DATABASE}): give an index folder, "
+                              "or a new or empty one to build an index in")
+
+
+def _connect(path: Path, *, writable: bool) -> sqlite3.Connection:
+    """A connection to the index database in ``path``, its schema checked (and, writable,
+    migrated) and its format one this code reads."""
+    conn = None
     try:
-        lock.acquire()
-    except Timeout:
-        raise IndexStoreError(f"another process is writing to the index {path}: wait for it to "
-                              "finish, or pass --wait") from None
-    except OSError as exc:
-        if exc.errno in (13, 30):  # EACCES, EROFS
-            raise IndexStoreError(f"index folder {path} is read-only: make it writable or "
-                                  "choose another with --index") from None
-        raise IndexStoreError(f"cannot lock the index {path} ({exc.strerror})") from None
-    return lock
+        conn = db.connect(IndexLayout(path).database, readonly=not writable)
+        _check_schema(conn, path, writable=writable)
+        meta = db.get_meta(conn)
+    except sqlite3.Error as exc:
+        if conn is not None:
+            conn.close()
+        if "no such table" in str(exc) and not is_damage(exc):
+            raise IndexStoreError(f"{IndexLayout(path).database} is not an index database "
+                                  f"({exc}): give an index folder, or rebuild the index in a "
+                                  "new one") from None
+        raise sqlite_error(exc, path) from None
+    except IndexStoreError:
+        if conn is not None:
+            conn.close()
+        raise
+    if int(meta.get("format_version", 0)) > FORMAT_VERSION or "dim" not in meta:
+        conn.close()
+        if "dim" not in meta:
+            raise damaged_error(path, "its meta table is incomplete")
+        raise IndexStoreError(f"{path} was written by a newer version of this program "
+                              f"(format {meta['format_version']}): upgrade it")
+    return conn
+
+
+def _check_schema(conn: sqlite3.Connection, path: Path, *, writable: bool) -> None:
+    version = migrations.schema_version(conn)
+    if version > migrations.SCHEMA_VERSION:
+        raise IndexStoreError(f"{path} was written by a newer version of this program (schema "
+                              f"{version}): upgrade it")
+    if writable:
+        migrations.migrate(conn)
+    elif not migrations.readable(conn):
+        raise IndexStoreError(f"the index {path} was built by an older version of this program: "
+                              f"run `qa index --index {path}` once to upgrade it")
+
+
+def _manifest_ok(path: Path) -> bool:
+    try:
+        Manifest.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError, ValueError):
+        return False
+    return True
+
+
+def _release(lock: BaseFileLock | None) -> None:
+    if lock is not None:
+        lock.release()

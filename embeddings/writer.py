@@ -1,7 +1,7 @@
 """Writing to an index: batches of article upserts and removals, one SQLite transaction each.
 
-A committed batch bumps the generation, then updates the writer's in-memory faiss index and the
-manifest. ``faiss.index`` itself is saved when the store closes (or heals on the next open).
+A committed batch bumps the generation, then updates the live faiss index and the manifest.
+``faiss.index`` itself is saved when the store closes (or heals on the next open).
 """
 
 from __future__ import annotations
@@ -10,36 +10,28 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from corpus.models import Article, Passage
 from embeddings import database as db
 from embeddings import faiss_index as fx
-from embeddings.errors import IndexStoreError
+from embeddings.errors import IndexStoreError, sqlite_error
+from embeddings.files import atomic_write
 from embeddings.layout import IndexLayout
+from embeddings.live_index import LiveIndex
+from embeddings.models import Manifest
+from embeddings.reading import StoreReads
 
-if TYPE_CHECKING:
-    from embeddings.store import IndexStore
 
-
-def sqlite_error(exc: sqlite3.Error, path: Path) -> IndexStoreError:
-    """A one-line, actionable error for a failed SQLite operation on the index in ``path``."""
-    text = str(exc)
-    if "full" in text:
-        return IndexStoreError(f"the disk holding the index {path} is full ({text}): free some "
-                               "space or choose another --index; what was committed is kept")
-    if "readonly" in text or "read-only" in text:
-        return IndexStoreError(f"index {path} is read-only: make the folder writable or choose "
-                               "another with --index")
-    if "locked" in text or "busy" in text:
-        return IndexStoreError(f"index {path} is busy ({text}): another process holds it; retry "
-                               "when it is done")
-    if "unable to open" in text:
-        return IndexStoreError(f"cannot open the index database in {path} ({text}): check the "
-                               "folder's permissions")
-    return IndexStoreError(f"index database error in {path}: {text}")
+def write_manifest(root: Path, manifest: Manifest) -> None:
+    """Write ``manifest.json`` of the index in ``root`` (atomically)."""
+    path = IndexLayout(root).manifest
+    try:
+        atomic_write(path, [manifest.model_dump_json(indent=2).encode() + b"\n"])
+    except OSError as exc:
+        raise IndexStoreError(f"cannot write {path} ({exc.strerror}): check the folder's space "
+                              "and permissions") from None
 
 
 class Batch:
@@ -53,11 +45,6 @@ class Batch:
         self.added_vectors: list[np.ndarray] = []
         self.removed_vids: list[int] = []
         self.changed = False
-
-    def content_hash(self, article_id: str) -> str | None:
-        row = self._conn.execute("SELECT content_hash FROM articles WHERE id = ?",
-                                 (article_id,)).fetchone()
-        return row[0] if row else None
 
     def upsert(self, article: Article, passages: Sequence[Passage], vectors: np.ndarray) -> None:
         """Store ``article`` with its passages and their vectors, replacing any earlier version."""
@@ -77,7 +64,7 @@ class Batch:
             (article.id, article.title, article.text, article.source, article.site,
              article.published.isoformat() if article.published else None, article.url,
              article.path, article.content_hash, self.generation, db.now().isoformat()))
-        vids = []
+        vids: list[int] = []
         for p in passages:
             if p.article_id != article.id or article.text[p.start:p.end] != p.text:
                 raise ValueError(f"passage {p.id} does not belong to article {article.id}")
@@ -107,9 +94,7 @@ class Batch:
         ids = list(article_ids)
         self._drop_passages(ids)
         n = 0
-        for i in range(0, len(ids), 900):
-            part = ids[i:i + 900]
-            marks = ",".join("?" * len(part))
+        for part, marks in db.in_lists(ids):
             n += self._conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", part).rowcount
         self.changed = self.changed or n > 0
         return n
@@ -127,9 +112,7 @@ class Batch:
         self._conn.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in paths])
 
     def _drop_passages(self, article_ids: Sequence[str]) -> None:
-        for i in range(0, len(article_ids), 900):
-            part = list(article_ids[i:i + 900])
-            marks = ",".join("?" * len(part))
+        for part, marks in db.in_lists(article_ids):
             vids = [r[0] for r in self._conn.execute(
                 f"SELECT vid FROM passages WHERE article_id IN ({marks})", part)]
             if vids:
@@ -143,19 +126,21 @@ class Batch:
 class StoreWriter:
     """The write side of a store opened with ``writable=True`` (``store.writer``)."""
 
-    def __init__(self, store: IndexStore) -> None:
-        self.store = store
+    def __init__(self, store_db: db.StoreConnection, reads: StoreReads, live: LiveIndex) -> None:
+        self._db = store_db
+        self._reads = reads
+        self._live = live
 
     @contextmanager
     def batch(self) -> Iterator[Batch]:
         """One transaction: commit on success (generation + 1), roll back on any error."""
-        store, conn = self.store, self.store._conn
-        with store._mutex:
+        conn, root = self._db.conn, self._db.root
+        with self._db.lock:
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                batch = Batch(conn, db.generation(conn) + 1, store.dim)
+                batch = Batch(conn, db.generation(conn) + 1, self._live.dim)
             except sqlite3.Error as exc:
-                raise sqlite_error(exc, store.path) from None
+                raise sqlite_error(exc, root) from None
             try:
                 yield batch
                 if not batch.changed:
@@ -167,21 +152,12 @@ class StoreWriter:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
-                    raise sqlite_error(exc, store.path) from None
+                    raise sqlite_error(exc, root) from None
                 raise
-            self._apply(batch)
+            vectors = (np.concatenate(batch.added_vectors) if batch.added_vectors
+                       else np.empty((0, self._live.dim), np.float32))
+            self._live.apply(batch.generation, batch.removed_vids, batch.added_vids, vectors)
         self.write_manifest()
-
-    def _apply(self, batch: Batch) -> None:
-        store = self.store
-        store._index_gen = -1  # until the update below is complete
-        fx.remove(store._index, np.asarray(batch.removed_vids, dtype=np.int64))
-        vectors = (np.concatenate(batch.added_vectors) if batch.added_vectors
-                   else np.empty((0, store.dim), np.float32))
-        vids = np.asarray(batch.added_vids, dtype=np.int64)
-        keep = ~np.isin(vids, np.asarray(batch.removed_vids, dtype=np.int64))  # added, then gone
-        fx.add(store._index, vids[keep], vectors[keep])
-        store._index_gen = batch.generation
 
     def upsert(self, article: Article, passages: Sequence[Passage], vectors: np.ndarray) -> None:
         with self.batch() as b:
@@ -193,22 +169,10 @@ class StoreWriter:
 
     def maintain(self) -> None:
         """Switch the faiss index type if the corpus has outgrown (or shrunk below) it."""
-        store = self.store
-        n = int(store._index.ntotal)
-        wanted = fx.choose_type(n, store.index_type)
-        if wanted != store.index_type:
-            store.rebuild_faiss(wanted)
+        wanted = fx.choose_type(self._live.ntotal, self._live.index_type)
+        if wanted != self._live.index_type:
+            self._live.rebuild(wanted)
             self.write_manifest()
 
     def write_manifest(self) -> None:
-        try:
-            data = self.store.manifest.model_dump_json(indent=2).encode() + b"\n"
-            fx.atomic_write(IndexLayout(self.store.path).manifest, [data])
-        except OSError as exc:
-            raise IndexStoreError(f"cannot write {IndexLayout(self.store.path).manifest} "
-                                  f"({exc.strerror}): check the folder's space and permissions"
-                                  ) from None
-
-    def file_stamps(self) -> dict[str, tuple[int, int]]:
-        return {p: (s, m) for p, s, m in self.store._conn.execute(
-            "SELECT path, size, mtime_ns FROM files")}
+        write_manifest(self._db.root, self._reads.manifest)

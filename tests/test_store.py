@@ -104,7 +104,7 @@ def test_update_and_remove_replace_passages(store, samples):
         b.upsert(changed, passages, unit(len(passages), 5))
         b.upsert(changed, passages, new_vectors)
     now = [p.vid for p in store.iter_passages() if p.article_id == article.id]
-    assert store._index.ntotal == store.manifest.passages
+    assert store.faiss_ntotal == store.manifest.passages
     assert store.search(new_vectors[:1], 1)[1][0, 0] == now[0]
     assert store.remove([article.id, "unknown"]) == 1
     assert store.article(article.id) is None
@@ -171,7 +171,7 @@ def test_missing_truncated_or_stale_faiss_file_heals(store, samples, caplog):
     (path / "faiss.index").write_bytes(old)  # stale: generation 5, the database is at 8
     with IndexStore.open(path) as s:
         assert [list(x[0]) for x in s.search(vec, 10)] == [list(x[0]) for x in expected]
-        assert s._index.ntotal == s.manifest.passages
+        assert s.faiss_ntotal == s.manifest.passages
     (path / "faiss.index").write_bytes(old[: len(old) // 2])  # truncated
     with caplog.at_level(logging.WARNING), IndexStore.open(path) as s:
         assert (s.search(new_vec, 1)[1][0, 0]) == max(p.vid for p in s.iter_passages())
@@ -179,7 +179,7 @@ def test_missing_truncated_or_stale_faiss_file_heals(store, samples, caplog):
     assert fx.read_header(path / "faiss.index")["generation"] == 8  # the reader saved it
     (path / "faiss.index").unlink()
     with IndexStore.open(path) as s:
-        assert s._index.ntotal == consistent(path)[1]
+        assert s.faiss_ntotal == consistent(path)[1]
 
 
 def test_not_an_index_and_model_mismatch(tmp_path, store):
@@ -199,8 +199,8 @@ def test_not_an_index_and_model_mismatch(tmp_path, store):
 
 def test_full_disk_is_one_clear_error_and_keeps_data(store, samples):
     before = consistent(store.path)
-    pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
-    store._conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full from here on
+    pages = store._db.conn.execute("PRAGMA page_count").fetchone()[0]
+    store._db.conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full from here on
     big = Article(id="big", title="Big", text="word " * 50_000, content_hash="b")
     passages = chunk_article(big)
     with pytest.raises(IndexStoreError, match="full.*free some space"):

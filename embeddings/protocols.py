@@ -1,0 +1,142 @@
+"""The seams between the layers: what ``qa`` needs of a passage store and of a text encoder.
+
+:class:`embeddings.IndexStore` and :class:`embeddings.Encoder` implement them; another store
+(e.g. one on Qdrant) implements :class:`PassageStore` to take its place. ``isinstance`` works
+(runtime-checkable) but checks only that the members exist; mypy checks their types.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from corpus.models import Article, Passage
+from embeddings.models import Manifest, StoredPassage
+
+
+@runtime_checkable
+class WriteBatch(Protocol):
+    """The changes of one transaction (``with store.batch() as b``)."""
+
+    def upsert(self, article: Article, passages: Sequence[Passage],
+               vectors: np.ndarray) -> None: ...
+
+    def update_metadata(self, article: Article) -> None: ...
+
+    def remove(self, article_ids: Sequence[str]) -> int: ...
+
+    def touch_file(self, path: str, size: int, mtime_ns: int,
+                   recipe: str | None = None) -> None: ...
+
+    def forget_files(self, paths: Sequence[str]) -> None: ...
+
+
+@runtime_checkable
+class StoreLookup(Protocol):
+    """Read-only questions an indexing run asks from its reader thread (``store.lookup()``)."""
+
+    def article_meta(self, article_id: str) -> tuple[Any, ...] | None: ...
+
+    def file_stamps(self) -> dict[str, tuple[int, int, str | None]]: ...
+
+    def count_articles(self, path: str) -> int: ...
+
+    def articles_under(self, root: str) -> list[tuple[str, str]]: ...
+
+    def files_under(self, root: str) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class PassageStore(Protocol):
+    """Passages with their vectors and articles: everything ``qa.engine``, ``qa.indexing`` and
+    ``qa.assistant`` read and write. Vids are the store's int64 passage ids."""
+
+    @property
+    def path(self) -> Path:
+        """The index folder (``bm25/`` and ``sentences.sqlite`` are kept in it)."""
+
+    @property
+    def writable(self) -> bool: ...
+
+    @property
+    def is_open(self) -> bool: ...
+
+    @property
+    def manifest(self) -> Manifest: ...
+
+    @property
+    def generation(self) -> int: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Any: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def check_model(self, model: str, dim: int, weights_sha256: str | None = None) -> None: ...
+
+    # reading
+    def counts(self) -> tuple[int, int]: ...
+
+    def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def vectors(self, vids: Sequence[int]) -> np.ndarray: ...
+
+    def passages(self, vids: Sequence[int]) -> list[StoredPassage]: ...
+
+    def iter_passages(self) -> Iterator[StoredPassage]: ...
+
+    def article(self, article_id: str) -> Article | None: ...
+
+    def vids_matching(self, *, source: str | None = None, published_from: dt.date | None = None,
+                      published_to: dt.date | None = None) -> np.ndarray: ...
+
+    def info(self) -> dict[str, Any]: ...
+
+    def lookup(self) -> StoreLookup: ...
+
+    # writing
+    def batch(self) -> AbstractContextManager[WriteBatch]: ...
+
+    def upsert(self, article: Article, passages: Sequence[Passage],
+               vectors: np.ndarray) -> None: ...
+
+    def remove(self, article_ids: Sequence[str]) -> int: ...
+
+
+@runtime_checkable
+class TextEncoder(Protocol):
+    """Texts in, float32 L2-normalised vectors out, with the model's identity and limits."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def weights_sha256(self) -> str: ...
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    @property
+    def backend(self) -> str: ...
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32,
+               progress: Callable[[int], None] | None = None) -> np.ndarray: ...
+
+    def encode_query(self, text: str) -> np.ndarray: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+    def warm_up(self) -> None:
+        """Load the model now rather than on the first ``encode``."""
