@@ -21,11 +21,12 @@ from tui.prompt import PromptInput
 from tui.refs import SourceRef
 from tui.source_card import SourceCard
 from tui.sources import SourcesPanel
+from tui.theming import DEFAULT_THEME as DEFAULT_THEME  # where the tests read it
+from tui.theming import KeptTheme
 from tui.transcript import export, turn_markdown
 from tui.turn import TurnMessage
 from tui.worker import AssistantWorker
 
-DEFAULT_THEME = "tokyo-night"
 WIDE = 100   # columns from which the sources panel shows beside the conversation
 ASK = "Ask a question about the articles, or /help"
 FOLLOW_UP = "Ask a follow-up, or type a source number and Enter to open it"
@@ -36,7 +37,7 @@ MAIN_ONLY = {"new_conversation", "copy_answer", "export", "toggle_sources", "foc
              "focus_prompt"}
 
 
-class ChatApp(AssistantWorker, App[None]):
+class ChatApp(AssistantWorker, KeptTheme, App[None]):
     """``assistant``: a ``qa.Assistant``, or a zero-argument callable that opens one (called in
     a worker thread)."""
 
@@ -60,10 +61,11 @@ class ChatApp(AssistantWorker, App[None]):
     ]
 
     def __init__(self, assistant: AssistantAPI | AssistantOpener, *,
-                 export_dir: str | Path | None = None, theme: str | None = None) -> None:
+                 export_dir: str | Path | None = None, theme: str | None = None,
+                 settings_path: str | Path | None = None) -> None:
         super().__init__()
         self._init_worker(assistant)
-        self._theme_name = theme or DEFAULT_THEME
+        self._init_theme(theme, settings_path)
         self.export_dir = Path(export_dir) if export_dir else Path.cwd()
         self.selected: TurnMessage | None = None
         self.last_export: Path | None = None
@@ -79,7 +81,7 @@ class ChatApp(AssistantWorker, App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.theme = self._theme_name
+        self._apply_theme()
         self._place_sources()
         self.chat_view.anchor()
         self._show(Notice(WELCOME))
@@ -284,7 +286,7 @@ class ChatApp(AssistantWorker, App[None]):
 def create_app(assistant: AssistantAPI | AssistantOpener | None = None, *,
                index: str | Path | None = None, model: str | None = None,
                export_dir: str | Path | None = None,
-               theme: str | None = None) -> ChatApp:
+               theme: str | None = None, settings_path: str | Path | None = None) -> ChatApp:
     """The chat app, for the CLI and tests alike. Without ``assistant``, it opens
     ``qa.Assistant.open(index, model=model)`` in a worker (building the sample index on first
     use)."""
@@ -295,4 +297,4 @@ def create_app(assistant: AssistantAPI | AssistantOpener | None = None, *,
             return Assistant.open(index, model=model)
 
         assistant = open_assistant
-    return ChatApp(assistant, export_dir=export_dir, theme=theme)
+    return ChatApp(assistant, export_dir=export_dir, theme=theme, settings_path=settings_path)

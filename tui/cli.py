@@ -18,7 +18,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--model", metavar="M",
                         help="embedding model name or folder (default: the index's own)")
     parser.add_argument("--theme", metavar="NAME",
-                        help="colour theme (default: tokyo-night; ctrl+p switches)")
+                        help="colour theme for this run (default: the last one chosen with "
+                        "ctrl+p, else tokyo-night)")
     parser.add_argument("--export-dir", metavar="DIR",
                         help="where ctrl+s writes the conversation (default: the current folder)")
     parser.set_defaults(run=run)
@@ -28,10 +29,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from qa.errors import UsageError
     from tui.app import create_app
+    from tui.settings import default_path
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     app = create_app(index=args.index, model=args.model, export_dir=args.export_dir,
-                     theme=args.theme)
+                     theme=args.theme, settings_path=default_path())
     if args.theme and args.theme not in app.available_themes:
         names = ", ".join(sorted(app.available_themes))
         raise UsageError(f"no theme {args.theme!r}: choose one of {names}")
