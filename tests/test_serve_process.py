@@ -125,6 +125,11 @@ def test_half_open_connections_are_closed_and_one_too_many_gets_503(qa_index):
         assert not still_open, f"{len(still_open)} of {len(socks)} connections still open"
         assert time.monotonic() - started >= timeout * 0.9
 
+        with socket.create_connection((host, int(port)), timeout=10) as big:
+            # headers still unfinished after 16 KiB are refused, not buffered on
+            big.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"x" * 20_000)
+            assert big.recv(4096).startswith(b"HTTP/1.1 400")
+
         status, health = served.get("/health")  # the server serves on
         assert status == 200 and health["status"] == "ok"
     finally:

@@ -15,7 +15,7 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-MAX_HEADER_BYTES = 16 * 1024   # a request line plus headers longer than this gets a 400
+MAX_HEADER_BYTES = 16 * 1024   # request line and headers unfinished after this: a 400
 KEEP_ALIVE = 5           # seconds an idle connection stays open after a response
 BACKLOG = 128            # connections the kernel queues before the server accepts them
 
