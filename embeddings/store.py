@@ -23,18 +23,18 @@ from typing import Any
 
 import numpy as np
 from filelock import BaseFileLock
-from pydantic import ValidationError
 
 from corpus.models import Article, Passage
 from embeddings import database as db
 from embeddings import faiss_index as fx
 from embeddings import migrations
-from embeddings.errors import IndexStoreError, damaged_error, is_damage, sqlite_error, translated
+from embeddings.errors import IndexStoreError, sqlite_error, translated
 from embeddings.layout import DATABASE, FAISS, MANIFEST, IndexLayout
 from embeddings.live_index import LiveIndex
 from embeddings.lock import acquire, try_acquire
 from embeddings.lookup import Lookup
 from embeddings.models import FORMAT_VERSION, Manifest, StoredPassage
+from embeddings.opening import check_index_folder, check_new_folder, connect_checked, manifest_ok
 from embeddings.reading import StoreReads
 from embeddings.writer import Batch, StoreWriter, write_manifest
 
@@ -62,7 +62,7 @@ class IndexStore:
         """Make a new index in ``path`` (absent, empty, or holding only what an index may leave
         behind: see :meth:`IndexLayout.holds_only_leftovers`) and open it for writing."""
         path = Path(path).expanduser().absolute()
-        _check_new_folder(path)
+        check_new_folder(path)
         lock = None
         try:
             path.mkdir(parents=True, exist_ok=True)
@@ -94,10 +94,10 @@ class IndexStore:
         """Open an existing index; :class:`IndexStoreError` if ``path`` is not one. Opening for
         writing brings the database's schema up to date (see :mod:`embeddings.migrations`)."""
         path = Path(path).expanduser().absolute()
-        _check_index_folder(path)
+        check_index_folder(path)
         lock = acquire(path, wait) if writable else None
         try:
-            conn = _connect(path, writable=writable)
+            conn = connect_checked(path, writable=writable)
         except BaseException:
             _release(lock)
             raise
@@ -119,7 +119,7 @@ class IndexStore:
             self._live.load()
         if self.writer is not None:
             self.writer.write_manifest()
-        elif not _manifest_ok(layout.manifest):
+        elif not manifest_ok(layout.manifest):
             self._heal_manifest()
 
     def _heal_manifest(self) -> None:
@@ -150,6 +150,8 @@ class IndexStore:
                     self.writer.maintain()
                     if self._live.unsaved:
                         self._live.save()
+                    if not IndexLayout(self.path).manifest.exists():  # deleted while open
+                        self.writer.write_manifest()
             except (OSError, IndexStoreError, sqlite3.Error) as exc:  # rebuilt on the next open
                 log.warning("could not save %s (%s); it will be rebuilt from %s", FAISS,
                             getattr(exc, "strerror", None) or exc, DATABASE)
@@ -292,72 +294,6 @@ class IndexStore:
     def info(self) -> dict[str, Any]:
         """What ``qa info`` shows (the fields of ``qa.IndexInfo``, plus a few)."""
         return self.reads.info()
-
-
-def _check_new_folder(path: Path) -> None:
-    if IndexLayout(path).manifest.exists() or IndexLayout(path).database.exists():
-        raise IndexStoreError(f"{path} already holds an index: open it instead")
-    if path.exists() and (not path.is_dir() or not IndexLayout(path).holds_only_leftovers()):
-        raise IndexStoreError(f"{path} is not empty and not an index: choose a new or empty "
-                              "folder with --index (or QA_INDEX)")
-
-
-def _check_index_folder(path: Path) -> None:
-    if not path.is_dir():
-        raise IndexStoreError(f"no index at {path}: build one with `qa index PATH --index "
-                              f"{path}`")
-    if not IndexLayout(path).database.is_file():
-        raise IndexStoreError(f"{path} is not an index (no {DATABASE}): give an index folder, "
-                              "or a new or empty one to build an index in")
-
-
-def _connect(path: Path, *, writable: bool) -> sqlite3.Connection:
-    """A connection to the index database in ``path``, its schema checked (and, writable,
-    migrated) and its format one this code reads."""
-    conn = None
-    try:
-        conn = db.connect(IndexLayout(path).database, readonly=not writable)
-        _check_schema(conn, path, writable=writable)
-        meta = db.get_meta(conn)
-    except sqlite3.Error as exc:
-        if conn is not None:
-            conn.close()
-        if "no such table" in str(exc) and not is_damage(exc):
-            raise IndexStoreError(f"{IndexLayout(path).database} is not an index database "
-                                  f"({exc}): give an index folder, or rebuild the index in a "
-                                  "new one") from None
-        raise sqlite_error(exc, path) from None
-    except IndexStoreError:
-        if conn is not None:
-            conn.close()
-        raise
-    if int(meta.get("format_version", 0)) > FORMAT_VERSION or "dim" not in meta:
-        conn.close()
-        if "dim" not in meta:
-            raise damaged_error(path, "its meta table is incomplete")
-        raise IndexStoreError(f"{path} was written by a newer version of this program "
-                              f"(format {meta['format_version']}): upgrade it")
-    return conn
-
-
-def _check_schema(conn: sqlite3.Connection, path: Path, *, writable: bool) -> None:
-    version = migrations.schema_version(conn)
-    if version > migrations.SCHEMA_VERSION:
-        raise IndexStoreError(f"{path} was written by a newer version of this program (schema "
-                              f"{version}): upgrade it")
-    if writable:
-        migrations.migrate(conn)
-    elif not migrations.readable(conn):
-        raise IndexStoreError(f"the index {path} was built by an older version of this program: "
-                              f"run `qa index --index {path}` once to upgrade it")
-
-
-def _manifest_ok(path: Path) -> bool:
-    try:
-        Manifest.model_validate_json(path.read_bytes())
-    except (OSError, ValidationError, ValueError):
-        return False
-    return True
 
 
 def _release(lock: BaseFileLock | None) -> None:
