@@ -7,8 +7,9 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Static
 
+from qa import snippet
 from tui.refs import SourceRef
-from tui.text import flat, line
+from tui.text import line
 
 ROLE_LABELS = {"corroborating": "corroborates", "conflicting": "disagrees"}
 
@@ -50,7 +51,7 @@ class SourceCard(Static, can_focus=True):
 
     def full(self):
         meta = self.ref.meta or "outlet and date unknown"
-        quote = flat(self.ref.text, self.quote_limit)
+        quote = snippet(self.ref.text, self.quote_limit)
         return line(*self.label(), (self.ref.title, "bold"), "\n", (meta, "$text-muted"), "\n",
                     (f"“{quote}”", "italic"))
 

@@ -33,15 +33,6 @@ def with_markers(text: str) -> Content:
     return content
 
 
-def flat(text: str, limit: int | None = None) -> str:
-    """``text`` on one line, cut at a word boundary to at most ``limit`` characters."""
-    one = " ".join(text.split())
-    if limit is None or len(one) <= limit:
-        return one
-    cut = one[: limit - 1].rsplit(" ", 1)[0]
-    return cut + "…"
-
-
 def line(*parts: tuple[str, str] | str) -> Content:
     """One line from ``(text, style)`` pairs or plain strings."""
     return Content.assemble(*(safe(p) if isinstance(p, str) else (safe(p[0]), p[1])

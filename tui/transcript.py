@@ -6,9 +6,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qa import Answer, Hit, IndexInfo
+from qa import Answer, Hit, IndexInfo, snippet
 from tui.refs import SourceRef, refs_for_hits
-from tui.text import flat
 
 ROLE_NOTES = {"corroborating": " (corroborating)", "conflicting": " (disagrees)"}
 
@@ -27,15 +26,15 @@ class Turn:
 
 
 def _quote(text: str) -> str:
-    return "> " + flat(text).replace("\n", " ")
+    return "> " + snippet(text).replace("\n", " ")
 
 
 def _source(ref: SourceRef, *, passage_limit: int | None = None) -> list[str]:
     meta = ref.meta
     where = ref.location or ref.article_id
-    head = f"[{ref.n}]{ROLE_NOTES.get(ref.role, '')} **{flat(ref.title)}**"
+    head = f"[{ref.n}]{ROLE_NOTES.get(ref.role, '')} **{snippet(ref.title)}**"
     lines = [head + (f" — {meta}" if meta else "")]
-    lines += ["", _quote(flat(ref.text, passage_limit)), ""]
+    lines += ["", _quote(snippet(ref.text, passage_limit)), ""]
     lines.append(f"<{where}> (characters {ref.start}–{ref.end})" if ref.location
                  else f"article `{where}` (characters {ref.start}–{ref.end})")
     return lines
@@ -45,7 +44,7 @@ def turn_markdown(turn: Turn) -> str:
     """One exchange as Markdown: question, answer with its markers, numbered sources."""
     out: list[str] = []
     if turn.is_search:
-        out += [f"## Search: {flat(turn.text)}", ""]
+        out += [f"## Search: {snippet(turn.text)}", ""]
         refs = refs_for_hits(turn.hits)
         if not refs:
             out.append("No passages matched.")
@@ -54,7 +53,7 @@ def turn_markdown(turn: Turn) -> str:
         return "\n".join(out).rstrip() + "\n"
     answer = turn.answer
     assert answer is not None
-    out += [f"## Q: {flat(turn.text)}", "", flat(answer.answer), ""]
+    out += [f"## Q: {snippet(turn.text)}", "", snippet(answer.answer), ""]
     if answer.found:
         out += [f"Confidence {answer.confidence:.2f}. Sources:", ""]
         for c in answer.citations:
