@@ -24,8 +24,7 @@ from qa.errors import ArticleNotFound, QuestionError
 from qa.models import Answer, Hit, IndexInfo
 
 if TYPE_CHECKING:
-    from embeddings.encoder import Encoder as TextEncoder
-    from embeddings.store import IndexStore as PassageStore
+    from embeddings.protocols import PassageStore, TextEncoder
 
 MAX_K = 100
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -18,7 +18,7 @@ from embeddings.layout import BM25
 from qa.engine.terms import terms
 
 if TYPE_CHECKING:
-    from embeddings.store import IndexStore as PassageStore
+    from embeddings.protocols import PassageStore
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from qa.engine.sentence_vectors import SentenceVectors
 from qa.engine.terms import terms
 
 if TYPE_CHECKING:
-    from embeddings.store import IndexStore as PassageStore
+    from embeddings.protocols import PassageStore
 
 DENSE_WEIGHT = 0.6      # w above
 DEPTH = 50              # candidates taken from each side before fusion

@@ -17,7 +17,7 @@ from embeddings.layout import SENTENCES
 from embeddings.models import StoredPassage
 
 if TYPE_CHECKING:
-    from embeddings.encoder import Encoder as TextEncoder
+    from embeddings.protocols import TextEncoder
 
 log = logging.getLogger(__name__)
 
