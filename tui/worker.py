@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import work
 from textual.app import App
@@ -113,11 +113,10 @@ class AssistantWorker(_AppBase):
         self._from_thread(self._assistant_ready, assistant)
 
     def _open(self) -> AssistantAPI:
-        source = self._source
-        if self._opens and callable(source):
-            return source()
-        assert not callable(source)
-        return source
+        """The assistant: opened here (in the worker thread) if the app was given an opener."""
+        if self._opens:
+            return cast(AssistantOpener, self._source)()
+        return cast(AssistantAPI, self._source)
 
     def _opened(self, info: IndexInfo) -> None:
         self.info = info
