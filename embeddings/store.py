@@ -63,7 +63,7 @@ class IndexStore:
         behind: see :meth:`IndexLayout.holds_only_leftovers`) and open it for writing."""
         path = Path(path).expanduser().absolute()
         check_new_folder(path)
-        lock = None
+        lock, conn = None, None
         try:
             path.mkdir(parents=True, exist_ok=True)
             lock = acquire(path, wait)
@@ -76,10 +76,10 @@ class IndexStore:
                         created=created, updated=created)
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            _release(lock)
+            _release(lock, conn)
             raise sqlite_error(exc, path) from None
         except OSError as exc:
-            _release(lock)
+            _release(lock, conn)
             raise IndexStoreError(f"cannot create an index in {path} ({exc.strerror}): choose a "
                                   "writable folder with --index (or QA_INDEX)") from None
         store = cls(path, conn, writable=True, lock=lock)
@@ -296,6 +296,8 @@ class IndexStore:
         return self.reads.info()
 
 
-def _release(lock: BaseFileLock | None) -> None:
+def _release(lock: BaseFileLock | None, conn: sqlite3.Connection | None = None) -> None:
+    if conn is not None:
+        conn.close()
     if lock is not None:
         lock.release()
