@@ -222,13 +222,8 @@ class IndexStore:
         """How many vectors the in-memory faiss index holds."""
         return self._live.ntotal
 
-    # Transitional, for callers written before this split; remove once they use the public
-    # names: qa/indexing/pipeline.py (`store._conn is not None` -> `store.is_open`) and
-    # tests/test_indexing.py, tests/test_cli_index.py (`store._index.ntotal` -> `faiss_ntotal`).
-    @property
-    def _conn(self) -> sqlite3.Connection | None:
-        return self._db.conn if self._db.is_open else None
-
+    # Transitional: remove once tests/test_indexing.py and tests/test_cli_index.py use
+    # `store.faiss_ntotal` instead of `store._index.ntotal`.
     @property
     def _index(self) -> Any:
         return self._live.faiss
