@@ -11,18 +11,14 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from corpus import DEFAULT_MAX_ARTICLE_BYTES, load_file
 from corpus.models import Article, Passage
-from embeddings import IndexStore
+from embeddings import PassageStore, StoreLookup, WriteBatch
 from qa.indexing.summary import IndexSummary
-
-if TYPE_CHECKING:
-    from embeddings.database import Lookup
-    from embeddings.writer import Batch
 
 log = logging.getLogger("qa")
 
@@ -47,7 +43,7 @@ class Item:
     def texts(self) -> list[str]:
         return []
 
-    def write(self, batch: Batch, vectors: np.ndarray) -> None:
+    def write(self, batch: WriteBatch, vectors: np.ndarray) -> None:
         """Add this item to the open transaction ``batch``; ``vectors``: one per passage."""
 
     def tally(self, summary: IndexSummary) -> None:
@@ -73,7 +69,7 @@ class Work(Item):
     def texts(self) -> list[str]:
         return [p.text for p in self.passages]
 
-    def write(self, batch: Batch, vectors: np.ndarray) -> None:
+    def write(self, batch: WriteBatch, vectors: np.ndarray) -> None:
         batch.upsert(self.article, self.passages, vectors)
 
     def tally(self, summary: IndexSummary) -> None:
@@ -95,7 +91,7 @@ class Unchanged(Item):
     def articles(self) -> int:
         return self.count
 
-    def write(self, batch: Batch, vectors: np.ndarray) -> None:
+    def write(self, batch: WriteBatch, vectors: np.ndarray) -> None:
         for article in self.moved:
             batch.update_metadata(article)
 
@@ -118,7 +114,7 @@ class FileDone(Item):
     mtime_ns: int
     recipe: str
 
-    def write(self, batch: Batch, vectors: np.ndarray) -> None:
+    def write(self, batch: WriteBatch, vectors: np.ndarray) -> None:
         batch.touch_file(self.path, self.size, self.mtime_ns, self.recipe)
 
 
@@ -129,7 +125,7 @@ class Done:
 class Reader:
     """Reads ``files`` (``(root, file)`` pairs) in a thread; :meth:`get` yields work items."""
 
-    def __init__(self, store: IndexStore, files: list[tuple[Path, Path]], *,
+    def __init__(self, store: PassageStore, files: list[tuple[Path, Path]], *,
                  fields: Mapping[str, str] | None, chunk: Callable[[Article], list[Passage]],
                  recipe: Mapping[str, Any] | None = None,
                  max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> None:
@@ -216,7 +212,7 @@ class Reader:
         finally:
             lookup.close()
 
-    def _read(self, file: Path, stat: os.stat_result, lookup: Lookup, seen: set[str]) -> None:
+    def _read(self, file: Path, stat: os.stat_result, lookup: StoreLookup, seen: set[str]) -> None:
         key = str(file)
         unreadable: list[str] = []
 
@@ -272,7 +268,7 @@ class Reader:
         self._queue.put(item)
 
     # -- pruning ---------------------------------------------------------------------------
-    def stale_ids(self, store: IndexStore, roots: list[Path]) -> list[str]:
+    def stale_ids(self, store: PassageStore, roots: list[Path]) -> list[str]:
         """Stored articles under ``roots`` that this run did not find (their file is gone, or
         they are no longer in it). Articles of files skipped as unchanged or unreadable stay."""
         lookup = store.lookup()
@@ -288,7 +284,7 @@ class Reader:
         finally:
             lookup.close()
 
-    def vanished_files(self, store: IndexStore, roots: list[Path]) -> list[str]:
+    def vanished_files(self, store: PassageStore, roots: list[Path]) -> list[str]:
         present = {str(f) for _, f in self._files}
         lookup = store.lookup()
         try:

@@ -15,16 +15,16 @@ from pathlib import Path
 
 from corpus import DEFAULT_MAX_ARTICLE_BYTES, CorpusError, iter_files
 from corpus.loading import SUFFIXES
-from embeddings import Encoder, IndexLayout, IndexStore
+from embeddings import IndexLayout, IndexStore, PassageStore, TextEncoder
 from qa.indexing.run import IndexRun
 from qa.indexing.summary import IndexingInterrupted, IndexSummary, Progress
 
 
 def index_paths(
     paths: Sequence[str | Path],
-    store_dir: str | Path | IndexStore,
+    store_dir: str | Path | PassageStore,
     *,
-    encoder: Encoder,
+    encoder: TextEncoder,
     prune: bool = False,
     progress: Callable[[Progress], None] | None = None,
     fields: Mapping[str, str] | None = None,
@@ -67,12 +67,12 @@ def index_paths(
         raise
     finally:
         run.summary.seconds = round(time.perf_counter() - started, 2)
-        if not isinstance(store_dir, IndexStore) and store.writable and store._conn is not None:
+        if isinstance(store_dir, (str, Path)) and store.writable and store.is_open:
             store.close()
     return run.summary
 
 
-def prepare_answers(store: IndexStore, encoder: Encoder,
+def prepare_answers(store: PassageStore, encoder: TextEncoder,
                     progress: Callable[[Progress], None] | None = None) -> int:
     """Embed the single sentences answers are picked from, and build the BM25 index, now rather
     than on the first question. Only sentences not embedded before are. Returns how many."""
@@ -99,10 +99,10 @@ def _root(path: str | Path) -> Path:
     return p.resolve()
 
 
-def _open(store_dir: str | Path | IndexStore, encoder: Encoder,
-          wait: bool | float) -> tuple[IndexStore, bool]:
+def _open(store_dir: str | Path | PassageStore, encoder: TextEncoder,
+          wait: bool | float) -> tuple[PassageStore, bool]:
     """The store to write to, and whether this call created it."""
-    if isinstance(store_dir, IndexStore):
+    if not isinstance(store_dir, (str, Path)):  # a store already open for writing
         store_dir.check_model(encoder.name, encoder.dim, encoder.weights_sha256)
         return store_dir, False
     path = Path(store_dir).expanduser().absolute()
@@ -120,7 +120,7 @@ def _open(store_dir: str | Path | IndexStore, encoder: Encoder,
     return store, True
 
 
-def _discard(store: IndexStore) -> None:
+def _discard(store: PassageStore) -> None:
     """Remove an index this run created and filled with nothing."""
     layout = IndexLayout(store.path)
     store.close()

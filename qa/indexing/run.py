@@ -26,7 +26,7 @@ import numpy as np
 from corpus import DEFAULT_MAX_ARTICLE_BYTES, CorpusError, chunk_article
 from corpus.chunking import DEFAULT_MAX_TOKENS
 from corpus.models import Article, Passage
-from embeddings import Encoder, IndexStore
+from embeddings import PassageStore, TextEncoder
 from qa.indexing.file_reader import Done, Item, Reader
 from qa.indexing.summary import IndexingInterrupted, IndexSummary, Progress
 
@@ -55,8 +55,8 @@ class _Stop(Exception):
 class IndexRun:
     """Index ``files`` (``(root, file)`` pairs) into ``store``; :meth:`run` does it once."""
 
-    def __init__(self, store: IndexStore, files: list[tuple[Path, Path]], roots: list[Path],
-                 encoder: Encoder, *, prune: bool = False,
+    def __init__(self, store: PassageStore, files: list[tuple[Path, Path]], roots: list[Path],
+                 encoder: TextEncoder, *, prune: bool = False,
                  progress: Callable[[Progress], None] | None = None,
                  fields: Mapping[str, str] | None = None, batch_size: int = 32,
                  started: float | None = None,
@@ -174,7 +174,7 @@ class IndexRun:
             self._commit(finished)
 
 
-def _recipe(encoder: Encoder, max_tokens: int, max_article_bytes: int) -> dict[str, object]:
+def _recipe(encoder: TextEncoder, max_tokens: int, max_article_bytes: int) -> dict[str, object]:
     """How files are read and cut, stamped on each file: a file read with another recipe is
     read again. Another article size limit is part of it (a JSONL line skipped as too long is
     then read), but the default limit is left out, so indexes made before it existed match."""
@@ -184,12 +184,12 @@ def _recipe(encoder: Encoder, max_tokens: int, max_article_bytes: int) -> dict[s
     return recipe
 
 
-def passage_tokens(encoder: Encoder) -> int:
+def passage_tokens(encoder: TextEncoder) -> int:
     """The word pieces a passage is cut at for ``encoder``."""
     return min(PASSAGE_TOKENS, encoder.max_tokens)
 
 
-def chunk_for_model(article: Article, encoder: Encoder, max_tokens: int) -> list[Passage]:
+def chunk_for_model(article: Article, encoder: TextEncoder, max_tokens: int) -> list[Passage]:
     """Passages that fit the model; a still-too-long one is cut smaller, never truncated."""
     limit = max_tokens
     for _ in range(4):
