@@ -10,8 +10,9 @@ import pytest
 
 from corpus import sample_path
 from embeddings import IndexStore, load_encoder
+from qa.errors import UsageError
 from qa.indexing import index_paths
-from qa.indexing.location import default_index_dir, open_index
+from qa.indexing.location import IndexNotFound, default_index_dir, open_index
 
 pytestmark = pytest.mark.slow
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -91,8 +92,10 @@ def test_changed_file_is_reembedded_and_pruning(tmp_path, encoder):
 
 
 def test_open_index_builds_samples_on_first_use(tmp_path, monkeypatch, built):
-    monkeypatch.setenv("QA_INDEX", str(tmp_path / "auto"))
-    assert default_index_dir() == tmp_path / "auto"
+    """Only the default location (no --index, no $QA_INDEX) is seeded with the samples."""
+    monkeypatch.delenv("QA_INDEX", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert default_index_dir() == tmp_path / "data" / "newsqa" / "index"
     said = []
     store = open_index(announce=said.append)
     assert store.manifest.articles == 5 and store.writable is False
@@ -101,6 +104,20 @@ def test_open_index_builds_samples_on_first_use(tmp_path, monkeypatch, built):
     said.clear()
     open_index(announce=said.append).close()
     assert said == []
+
+
+def test_a_named_location_without_an_index_is_an_error_not_samples(tmp_path, monkeypatch):
+    (tmp_path / "empty").mkdir()
+    for where in (tmp_path / "typo", tmp_path / "empty"):
+        with pytest.raises(IndexNotFound, match=f"no index at {where} \\(named by --index\\)"):
+            open_index(where, announce=pytest.fail)
+    monkeypatch.setenv("QA_INDEX", str(tmp_path / "env-typo"))
+    assert default_index_dir() == tmp_path / "env-typo"
+    with pytest.raises(IndexNotFound, match="named by \\$QA_INDEX"):
+        open_index(announce=pytest.fail)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["empty"]  # nothing was created
+    assert not any((tmp_path / "empty").iterdir())
+    assert issubclass(IndexNotFound, UsageError)  # the CLI exits 2
 
 
 def test_sentences_and_bm25_are_ready_before_the_first_question(built, encoder):
