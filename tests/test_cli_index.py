@@ -3,8 +3,10 @@ and crash safety (a run killed with SIGKILL or SIGINT mid-way)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -233,3 +235,120 @@ def test_killed_runs_lose_nothing_and_resume(tmp_path):
     total_articles, total_passages = consistent(index)
     assert total_articles == n
     assert final["passages"] < total_passages
+
+
+# -- qa index --rebuild: a damaged store.sqlite rebuilt from the article files it lists ---------
+def truncate(database: Path) -> None:
+    data = database.read_bytes()
+    database.write_bytes(data[:len(data) // 2])
+
+
+@pytest.fixture(scope="module")
+def own_articles(tmp_path_factory) -> tuple[Path, Path]:
+    """The samples copied to a folder of their own, indexed once."""
+    root = tmp_path_factory.mktemp("own")
+    shutil.copytree(sample_path(), root / "articles")
+    done = qa("index", root / "articles", "--index", root / "index", "--json")
+    assert done.returncode == 0, done.stderr
+    return root / "articles", root / "index"
+
+
+def test_rebuild_a_damaged_store_from_its_files(own_articles, tmp_path):
+    articles, built_index = own_articles
+    index = copy(built_index, tmp_path / "index")
+    expected = consistent(index)
+    truncate(index / "store.sqlite")
+    damaged = (index / "store.sqlite").read_bytes()
+    info = qa("info", "--index", index)
+    assert info.returncode == 1 and "qa index --rebuild" in info.stderr
+    done = qa("index", "--rebuild", "--index", index, "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert set(summary) == KEYS and summary["added"] == 5 and summary["unchanged"] == 0
+    assert consistent(index) == expected
+    [aside] = [p for p in index.glob("store.sqlite.damaged-*")
+               if not p.name.endswith(("-wal", "-shm"))]
+    assert aside.read_bytes() == damaged  # kept as it was
+    assert not list(index.glob("*rebuild*"))  # the list of files to re-read is gone
+    assert qa("ask", "How many Turkish soldiers were killed in Idlib?", "--index",
+              index).returncode == 0
+
+
+def test_a_rebuild_cut_short_after_setting_aside_resumes(own_articles, tmp_path):
+    """Killed once the damaged file is set aside and some files re-read: the same command
+    again reads the rest from the saved list (the half-built store lists only some)."""
+    from embeddings import atomic_write, recover_files, set_aside
+    from qa.indexing.rebuild import REBUILD_LIST
+
+    articles, built_index = own_articles
+    index = copy(built_index, tmp_path / "index")
+    expected = consistent(index)
+    files = recover_files(index)
+    assert len(files) == 5
+    database = (index / "store.sqlite").stat()
+    atomic_write(index / REBUILD_LIST, [json.dumps({
+        "database": [database.st_size, database.st_mtime_ns],
+        "files": [{"path": str(f.path), "recipe": f.recipe} for f in files]}).encode()])
+    set_aside(index)
+    first = qa("index", files[0].path, "--index", index, "--json")  # what the cut run did
+    assert json.loads(first.stdout)["added"] == 1
+    done = qa("index", "--rebuild", "--index", index, "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["added"], summary["unchanged"]) == (4, 1)
+    assert consistent(index) == expected
+    assert [p for p in index.glob("store.sqlite.damaged-*")
+            if not p.name.endswith(("-wal", "-shm"))] != []
+
+
+def test_rebuild_usage_errors(tmp_path):
+    for argv in (("index", "--rebuild", sample_path()), ("index",)):
+        done = qa(*argv, "--index", tmp_path / "index")
+        assert done.returncode == 2 and "qa: error:" in done.stderr
+    done = qa("index", "--rebuild", "--index", tmp_path / "none")
+    assert done.returncode == 1 and "nothing to recover" in done.stderr
+    assert not (tmp_path / "index").exists()
+
+
+# -- an explicit --index or $QA_INDEX is never filled with the sample articles -----------------
+def test_a_named_index_that_is_not_there_is_exit_2(tmp_path):
+    missing = tmp_path / "typo"
+    for cmd in (("info", "--index", missing), ("ask", "Who is the UN spokesman?", "--index",
+                                                missing), ("search", "UN", "--index", missing)):
+        done = qa(*cmd)
+        assert done.returncode == 2, done.stderr
+        assert f"no index at {missing} (named by --index)" in done.stderr
+    done = subprocess.run([sys.executable, "-m", "qa", "info"], capture_output=True, text=True,
+                          env={**env(), "QA_INDEX": str(missing)}, cwd=ROOT, timeout=600)
+    assert done.returncode == 2 and "named by $QA_INDEX" in done.stderr
+    assert not missing.exists()
+    created = qa("index", sample_path(), "--index", missing, "--quiet")  # still creates it
+    assert created.returncode == 0 and qa("info", "--index", missing).returncode == 0
+
+
+# -- the progress display -------------------------------------------------------------------------
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_and_on_a_pipe():
+    from qa.cli.progress import IndexProgress
+    from qa.indexing import Progress
+
+    term = Terminal()
+    with IndexProgress(term) as progress:
+        progress(Progress(120, 480, 7, 4.0))
+        progress(Progress(240, 480, 15, 8.0))
+        progress(Progress(50, None, 0, 2.0, phase="sentences"))
+        shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", term.getvalue())  # no colours
+    assert "indexing" in shown and "240/480 passages" in shown and "30.0/s" in shown
+    assert "ETA 0:08" in shown and "15 articles" in shown
+    assert "preparing answers" in shown and "50 sentences" in shown and "25.0/s" in shown
+    pipe = io.StringIO()
+    with IndexProgress(pipe, every=3600) as progress:
+        progress(Progress(0, None, 0, 0.5))  # nothing embedded yet: nothing shown
+        progress(Progress(120, 480, 7, 4.0))
+        progress(Progress(240, 480, 15, 8.0))  # within `every` of the last line
+    assert pipe.getvalue() == ("indexing: 120/480 passages  30.0 passages/s  ETA 0:12  "
+                               "(7 articles)\n")

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from corpus import DEFAULT_MAX_ARTICLE_BYTES
 from qa.errors import UsageError
+
+if TYPE_CHECKING:
+    from qa.indexing import IndexSummary, Progress
 
 FIELD_KEYS = frozenset({"title", "text", "url", "source", "published", "id"})
 
@@ -17,7 +22,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "index", help="add articles (files or folders) to the index",
         description="Index article files (.txt, .md, .html, .json, .jsonl) or folders of them. "
         "Unchanged articles are not embedded again; changed ones are replaced.")
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="article files or folders")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="article files or folders")
     parser.add_argument("--index", metavar="DIR",
                         help="index folder (default: $QA_INDEX, else the per-user data folder)")
     parser.add_argument("--model", help="embedding model name or folder (default: $QA_MODEL, "
@@ -32,6 +37,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         default=DEFAULT_MAX_ARTICLE_BYTES,
                         help="skip (with a warning) an article of more than N bytes of text "
                         f"(default: {DEFAULT_MAX_ARTICLE_BYTES:,})")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="rebuild a damaged index from the article files it lists (no "
+                        "PATH); the damaged store.sqlite is kept beside it")
     parser.add_argument("--wait", action="store_true",
                         help="wait for another process writing to the index instead of failing")
     out = parser.add_mutually_exclusive_group()
@@ -65,22 +73,42 @@ def _max_bytes(text: str) -> int:
     return value
 
 
-def run(args: argparse.Namespace) -> int:
-    from embeddings import load_encoder
-    from qa.cli.progress import IndexProgress
-    from qa.indexing import IndexingInterrupted, IndexSummary, index_paths
-    from qa.indexing.location import default_index_dir
-
+def _check(args: argparse.Namespace) -> None:
     if args.index is not None and not args.index.strip():
         raise UsageError("--index needs a folder")
-    index_dir = args.index or default_index_dir()
+    if args.rebuild and (args.paths or args.prune):
+        raise UsageError("--rebuild re-reads the files the index lists: give no PATH nor "
+                         "--prune with it")
+    if not args.rebuild and not args.paths:
+        raise UsageError("name the article files or folders to index (or give --rebuild)")
+
+
+def _index(args: argparse.Namespace, index_dir: str | Path,
+           progress: Callable[[Progress], None] | None) -> IndexSummary:
+    from embeddings import load_encoder
+    from qa.indexing import index_paths
+    from qa.indexing.rebuild import rebuild
+
     encoder = load_encoder(args.model, args.backend)
+    if args.rebuild:
+        return rebuild(index_dir, encoder=encoder, progress=progress, fields=args.fields,
+                       max_article_bytes=args.max_article_bytes)
+    return index_paths(args.paths, index_dir, encoder=encoder, prune=args.prune,
+                       progress=progress, fields=args.fields, wait=args.wait,
+                       max_article_bytes=args.max_article_bytes)
+
+
+def run(args: argparse.Namespace) -> int:
+    from qa.cli.progress import IndexProgress
+    from qa.indexing import IndexingInterrupted
+    from qa.indexing.location import default_index_dir
+
+    _check(args)
+    index_dir = args.index or default_index_dir()
     progress = None if args.quiet or args.json else IndexProgress()
     summary: IndexSummary
     try:
-        summary = index_paths(args.paths, index_dir, encoder=encoder, prune=args.prune,
-                              progress=progress, fields=args.fields, wait=args.wait,
-                              max_article_bytes=args.max_article_bytes)
+        summary = _index(args, index_dir, progress)
         code = 0
     except IndexingInterrupted as exc:
         summary, code = exc.summary, 130

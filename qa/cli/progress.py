@@ -10,7 +10,7 @@ from types import TracebackType
 from typing import TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, TaskID, TextColumn
 from rich.progress import Progress as RichProgress
 
 from qa.indexing import Progress
@@ -26,7 +26,7 @@ class IndexProgress:
         self.stream = stream if stream is not None else sys.stderr
         self.tty = self.stream.isatty()
         self.every = every
-        self._last = 0.0
+        self._last: float | None = None  # when the last line was printed
         self._bar: RichProgress | None = None
         self._tasks: dict[str, TaskID] = {}
         self._handlers: list[logging.StreamHandler[TextIO]] = []
@@ -36,7 +36,7 @@ class IndexProgress:
             return
         if self.tty:
             self._update_bar(p)
-        elif time.monotonic() - self._last >= self.every:
+        elif self._last is None or time.monotonic() - self._last >= self.every:
             self._last = time.monotonic()
             print(_line(p), file=self.stream, flush=True)
 
@@ -61,21 +61,21 @@ class IndexProgress:
             for task in self._tasks.values():
                 bar.update(task, visible=False)
             what = "preparing answers" if p.phase == "sentences" else "indexing"
-            self._tasks[p.phase] = bar.add_task(what, total=None, unit=p.phase)
+            self._tasks[p.phase] = bar.add_task(what, total=None, unit=p.phase, count="",
+                                                rate="", eta="", articles="")
         eta = f"ETA {_clock(p.eta)}" if p.eta is not None else ""
         articles = f"{p.articles:,} articles" if p.phase == "passages" else ""
         count = f"{p.passages:,}" + (f"/{p.total:,}" if p.total else "")
         bar.update(self._tasks[p.phase], completed=p.passages, total=p.total, count=count,
-                   rate=f"{p.rate:.1f}/s", eta=eta, articles=articles)
+                   rate=f"{p.rate:.1f}/s", eta=eta, articles=articles, refresh=True)
 
     def _start_bar(self) -> RichProgress:
         console = Console(file=self.stream)
         self._bar = RichProgress(
-            TextColumn("{task.description}"), BarColumn(),
+            TextColumn("{task.description}"), BarColumn(bar_width=20),
             TextColumn("{task.fields[count]} {task.fields[unit]}"),
             TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[eta]}"),
-            TextColumn("{task.fields[articles]}"), TimeElapsedColumn(),
-            console=console, transient=True)
+            TextColumn("{task.fields[articles]}"), console=console, transient=True)
         self._bar.start()
         # Warnings logged meanwhile go above the bar rather than through it: rich's proxy for
         # stderr prints them there, so the handlers writing to this stream write to it.
