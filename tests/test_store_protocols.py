@@ -6,8 +6,6 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
-import grimp
-import pytest
 from mypy import api as mypy_api
 
 from embeddings import Encoder, IndexStore, PassageStore, StoreLookup, TextEncoder, WriteBatch
@@ -92,45 +90,3 @@ def test_mypy_accepts_index_store_and_encoder_as_the_protocols(tmp_path):
 def test_mypy_rejects_an_encoder_without_warm_up(tmp_path):
     status, out = run_mypy(tmp_path, NOT_AN_ENCODER)
     assert status == 1 and "warm_up" in out, out
-
-
-def _cycle(graph: grimp.ImportGraph, modules: set[str]) -> list[str] | None:
-    """One import cycle among ``modules`` (TYPE_CHECKING imports included), or None."""
-    state: dict[str, int] = {}  # 1: on the current path, 2: done
-    path: list[str] = []
-
-    def visit(m: str) -> list[str] | None:
-        state[m] = 1
-        path.append(m)
-        for n in sorted(graph.find_modules_directly_imported_by(m) & modules):
-            if state.get(n) == 1:
-                return path[path.index(n):] + [n]
-            if n not in state and (found := visit(n)):
-                return found
-        path.pop()
-        state[m] = 2
-        return None
-
-    for m in sorted(modules):
-        if m not in state and (found := visit(m)):
-            return found
-    return None
-
-
-@pytest.mark.parametrize("package", ["embeddings"])
-def test_no_import_cycles(package):
-    graph = grimp.build_graph(package, exclude_type_checking_imports=False, cache_dir=None)
-    modules = {m for m in graph.modules if m == package or m.startswith(package + ".")}
-    assert len(modules) > 20
-    assert _cycle(graph, modules) is None, " -> ".join(_cycle(graph, modules) or [])
-
-
-def test_the_cycle_finder_finds_one():
-    graph = grimp.ImportGraph()
-    for m in ("p", "p.a", "p.b", "p.c"):
-        graph.add_module(m)
-    graph.add_import(importer="p.a", imported="p.b")
-    graph.add_import(importer="p.b", imported="p.c")
-    assert _cycle(graph, {"p.a", "p.b", "p.c"}) is None
-    graph.add_import(importer="p.c", imported="p.a")
-    assert _cycle(graph, {"p.a", "p.b", "p.c"}) == ["p.a", "p.b", "p.c", "p.a"]
