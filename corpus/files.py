@@ -45,10 +45,10 @@ def iter_files(path: Path, *, on_skip: SkipHandler | None = None) -> Iterator[Pa
             if name.startswith(".") or file.suffix.lower() not in SUFFIXES:
                 continue
             try:
-                is_file = file.is_file()
-            except OSError as exc:  # e.g. a folder that lists its names but denies stat
-                skip(str(file), f"cannot read it ({exc.strerror})")
+                file.stat()  # follows links: a loop or a dangling link raises here
+            except OSError as exc:  # also a folder that lists its names but denies stat
+                skip(str(file), f"cannot read it ({exc.strerror or exc})")
                 continue
-            if is_file:
+            if file.is_file():
                 found.append(file)
     yield from sorted(found)

@@ -172,8 +172,6 @@ def test_only_bad_files_is_a_runtime_error_and_leaves_no_index(tmp_path):
     assert not index.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="corpus.iter_files skips a file symlink that loops "
-                   "without a warning (Path.is_file() swallows ELOOP); corpus/files.py to fix")
 def test_a_file_symlink_loop_is_one_warning(tmp_path):
     import corpus
 
