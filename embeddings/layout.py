@@ -20,6 +20,7 @@ LOCK = ".write.lock"
 BM25 = "bm25"
 SENTENCES = "sentences.sqlite"
 DAMAGED = ".damaged-"  # store.sqlite.damaged-<time>: a damaged database set aside
+REBUILD_LIST = "rebuild-files.json"  # the files a `qa index --rebuild` still has to re-read
 
 
 def temp_pattern(name: str) -> str:
@@ -76,9 +77,14 @@ class IndexLayout:
 
     def holds_only_leftovers(self) -> bool:
         """Whether ``root`` holds nothing of an index but what may outlive one: the lock,
-        sentence vectors (keyed by model and text) and damaged databases set aside."""
-        return all(f.name == LOCK or f.name.startswith(SENTENCES)
+        sentence vectors (keyed by model and text), damaged databases set aside and the list of
+        files a rebuild still has to re-read."""
+        return all(f.name in (LOCK, REBUILD_LIST) or f.name.startswith(SENTENCES)
                    or f.name.startswith(DATABASE + DAMAGED) for f in self.root.iterdir())
+
+    @property
+    def rebuild_list(self) -> Path:
+        return self.root / REBUILD_LIST
 
     def damaged(self, stamp: str) -> Path:
         """Where a damaged ``store.sqlite`` is set aside (``stamp``: a time, no spaces)."""

@@ -222,12 +222,6 @@ class IndexStore:
         """How many vectors the in-memory faiss index holds."""
         return self._live.ntotal
 
-    # Transitional: remove once tests/test_indexing.py and tests/test_cli_index.py use
-    # `store.faiss_ntotal` instead of `store._index.ntotal`.
-    @property
-    def _index(self) -> Any:
-        return self._live.faiss
-
     def search(self, queries: np.ndarray, k: int, *, allowed: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
         """``(scores, vids)``, each ``(n, k)``, best first; vid ``-1`` (score ``-inf``) marks an

@@ -7,6 +7,7 @@ JSON.
 
 from typing import TYPE_CHECKING
 
+from corpus import paragraph_spans
 from corpus.errors import QAError
 from corpus.models import Article
 from qa.engine.text import snippet
@@ -33,6 +34,7 @@ __all__ = [
     "QAError",
     "QuestionError",
     "UsageError",
+    "paragraph_spans",
     "snippet",
 ]
 

@@ -56,7 +56,7 @@ def consistent(index: Path) -> tuple[int, int]:
     conn.close()
     with IndexStore.open(index) as store:
         articles, passages = store.counts()
-        assert store._index.ntotal == passages
+        assert store.faiss_ntotal == passages
         if passages:
             scores, vids = store.search(store.vectors([next(store.iter_passages()).vid]), 3)
             assert scores[0, 0] > 0.99 and len(store.passages(vids[0])) == min(3, passages)
@@ -278,7 +278,7 @@ def test_a_rebuild_cut_short_after_setting_aside_resumes(own_articles, tmp_path)
     """Killed once the damaged file is set aside and some files re-read: the same command
     again reads the rest from the saved list (the half-built store lists only some)."""
     from embeddings import atomic_write, recover_files, set_aside
-    from qa.indexing.rebuild import REBUILD_LIST
+    from embeddings.layout import REBUILD_LIST
 
     articles, built_index = own_articles
     index = copy(built_index, tmp_path / "index")

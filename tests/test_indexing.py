@@ -82,7 +82,7 @@ def test_changed_file_is_reembedded_and_pruning(tmp_path, encoder):
     with IndexStore.open(index) as store:
         assert store.manifest.articles == 4
         vids = {p.vid for p in store.iter_passages()}
-        assert store._index.ntotal == len(vids)
+        assert store.faiss_ntotal == len(vids)
         _, hit = store.search(encoder.encode_query("zebra orchestra concert in Helsinki"), 1)
         top = store.passages(hit[0])[0]
         assert "zebra orchestra" in top.text and top.vid not in old_vids

@@ -3,29 +3,15 @@ into view. Escape returns to the chat."""
 
 from __future__ import annotations
 
-import re
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from qa import Article
+from qa import Article, paragraph_spans
 from tui.refs import SourceRef
 from tui.text import HIGHLIGHT_STYLE, line, plain
-
-BLANK_LINES = re.compile(r"\n[ \t]*\n\s*")
-
-
-def paragraph_spans(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` of each paragraph: runs of text between blank lines."""
-    spans, start = [], 0
-    for m in BLANK_LINES.finditer(text):
-        spans.append((start, m.start()))
-        start = m.end()
-    spans.append((start, len(text)))
-    return [(a, b) for a, b in spans if text[a:b].strip()]
 
 
 def locate(article: Article, ref: SourceRef) -> tuple[int, int] | None:

@@ -2,7 +2,7 @@
 
 1. :func:`embeddings.recover_files` lists the files, with the recipe (JSON fields, article size
    limit) each was read with, from a copy of the damaged database;
-2. the list is saved in the index folder (``store.sqlite.damaged-rebuild.json``, written
+2. the list is saved in the index folder (``rebuild-files.json``, written
    atomically), with the damaged database's size and modification time;
 3. :func:`embeddings.set_aside` renames the damaged ``store.sqlite`` to
    ``store.sqlite.damaged-<time>`` (kept, never deleted);
@@ -32,15 +32,11 @@ from embeddings import (
     recover_files,
     set_aside,
 )
-from embeddings.layout import DAMAGED, DATABASE
 from qa.indexing.pipeline import index_paths
 from qa.indexing.summary import IndexingInterrupted, IndexSummary, Progress
 
 log = logging.getLogger("qa")
 
-# The files still to re-read while a rebuild is under way. Named like a damaged database set
-# aside, so IndexStore.create accepts the folder it lies in (IndexLayout.holds_only_leftovers).
-REBUILD_LIST = f"{DATABASE}{DAMAGED}rebuild.json"
 
 Group = tuple[str, int]  # (the JSON fields as sorted JSON, the article size limit)
 
@@ -54,7 +50,7 @@ def rebuild(index_dir: str | Path, *, encoder: TextEncoder,
     ``IndexStoreError`` if there is nothing to rebuild from, ``IndexingInterrupted`` on Ctrl-C
     (run it again to go on)."""
     layout = IndexLayout(Path(index_dir).expanduser().absolute())
-    saved = layout.root / REBUILD_LIST
+    saved = layout.rebuild_list
     if not saved.exists():
         files = recover_files(layout.root)
         if not files:
