@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from bench._data import dataset
+from embeddings import in_lists
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -41,10 +42,8 @@ class VectorCache:
     def embed(self, texts: Sequence[str], label: str = "texts") -> np.ndarray:
         keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
         found: dict[str, np.ndarray] = {}
-        for i in range(0, len(keys), 500):
-            chunk = keys[i:i + 500]
-            rows = self.db.execute(
-                f"SELECT k, vec FROM v WHERE k IN ({','.join('?' * len(chunk))})", chunk)
+        for chunk, marks in in_lists(keys):
+            rows = self.db.execute(f"SELECT k, vec FROM v WHERE k IN ({marks})", chunk)
             found.update((k, np.frombuffer(b, dtype=np.float32)) for k, b in rows)
         todo = sorted({k: t for k, t in zip(keys, texts) if k not in found}.items())
         if todo:

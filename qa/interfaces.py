@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from corpus.models import Article
 from qa.models import Answer, Hit, IndexInfo
@@ -33,6 +33,7 @@ class ConversationAPI(Protocol):
         ...
 
 
+@runtime_checkable
 class AssistantAPI(Protocol):
     """An open index that answers questions. Raises ``qa.QAError`` subclasses (one-line
     messages): ``QuestionError`` for an unusable question, ``ArticleNotFound`` for a bad id."""

@@ -8,32 +8,31 @@ import datetime as dt
 from pydantic import BaseModel, Field
 
 
-class Hit(BaseModel):
-    """A retrieved passage with the article it comes from."""
+class ArticleRef(BaseModel):
+    """The article a hit or citation comes from: the fields every source line shows."""
 
-    passage_id: str
     article_id: str
-    text: str
-    score: float
     title: str
     source: str | None = None
     published: dt.date | None = None
     url: str | None = None
     path: str | None = None
+
+
+class Hit(ArticleRef):
+    """A retrieved passage with the article it comes from."""
+
+    passage_id: str
+    text: str
+    score: float
     start: int = Field(description="Offset of the passage in the article's text.")
     end: int
 
 
-class Citation(BaseModel):
+class Citation(ArticleRef):
     """One quoted sentence: ``article.text[start:end] == quote``."""
 
     n: int = Field(description="The marker number: [n] in the answer text.")
-    article_id: str
-    title: str
-    source: str | None = None
-    published: dt.date | None = None
-    url: str | None = None
-    path: str | None = None
     passage_id: str
     quote: str
     start: int

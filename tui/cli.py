@@ -6,6 +6,8 @@ import argparse
 import logging
 import os
 
+from qa.cli.options import add_index
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -13,10 +15,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="A terminal chat over the index: ask questions, follow up, and open each "
         "answer's sources with the quoted sentence highlighted. With no index yet, it builds one "
         "from the bundled sample articles.")
-    parser.add_argument("--index", metavar="DIR",
-                        help="the index folder (default: $QA_INDEX or the user data folder)")
-    parser.add_argument("--model", metavar="M",
-                        help="embedding model name or folder (default: the index's own)")
+    add_index(parser)
     parser.add_argument("--theme", metavar="NAME",
                         help="colour theme for this run (default: the last one chosen with "
                         "ctrl+p, else tokyo-night)")

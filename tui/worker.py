@@ -74,7 +74,7 @@ class AssistantWorker(_AppBase):
         def _show_article(self, article: Article, ref: SourceRef) -> None: ...
 
     def _init_worker(self, assistant: AssistantAPI | AssistantOpener) -> None:
-        self._opens = callable(assistant) and not hasattr(assistant, "ask")
+        self._opens = not isinstance(assistant, AssistantAPI)
         self._source = assistant
         self.assistant: AssistantAPI | None = None
         self.info: IndexInfo | None = None

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from corpus import DEFAULT_MAX_ARTICLE_BYTES
+from qa.cli.options import add_index
 from qa.errors import UsageError
 
 if TYPE_CHECKING:
@@ -23,10 +24,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Index article files (.txt, .md, .html, .json, .jsonl) or folders of them. "
         "Unchanged articles are not embedded again; changed ones are replaced.")
     parser.add_argument("paths", nargs="*", metavar="PATH", help="article files or folders")
-    parser.add_argument("--index", metavar="DIR",
-                        help="index folder (default: $QA_INDEX, else the per-user data folder)")
-    parser.add_argument("--model", help="embedding model name or folder (default: $QA_MODEL, "
-                        "else the bundled all-MiniLM-L6-v2)")
+    add_index(parser)
     parser.add_argument("--backend", help="encoder backend (default: $QA_BACKEND, else the "
                         "fastest accurate one)")
     parser.add_argument("--prune", action="store_true",

@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from qa.cli.options import add_index
+
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "info", help="show what the index holds",
         description="Articles, passages, model, index type, size on disk and last update of the "
         "index.")
-    parser.add_argument("--index", metavar="DIR",
-                        help="index folder (default: $QA_INDEX, else the per-user data folder)")
+    add_index(parser, model=False)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
     return parser
