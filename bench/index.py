@@ -1,16 +1,20 @@
-"""Whole-pipeline indexing throughput against the bare encoder, in the same run.
+"""Whole `qa index` time against two encoders over the very same passages, in one run.
 
-``python -m bench index [--limit N] [--backend B] [--data FILE]``
+``python -m bench index [--limit N] [--backend B] [--data FILE] [--rounds R]``
 
-1. ``qa.indexing.index_paths`` on the BBC articles into a fresh index (reading, cleaning,
-   chunking, encoding and writing, with the reader thread overlapping the encoder): passages/s
-   over the whole run, and the process's peak memory.
-2. The bare encoder on the very same passages (already chunked): passages/s of ``encode`` only.
+Per round (the articles are split into ``--rounds`` parts, and the three runs alternate part by
+part so all see the same load on a shared machine):
 
-The articles are split into ``--rounds`` parts and the two runs alternate part by part, so both
-see the same load on a shared machine. The model is loaded and warmed up before anything is
-timed. Also writes the passage vectors to
-``bench/out/bbc_vectors.npy`` (real vectors for ``bench faiss_scale``).
+1. ``qa.indexing.index_paths`` into one index (reading, cleaning, chunking, encoding, sentence
+   vectors, writing; ``prepare_answers`` included, i.e. everything ``qa index`` does), in a
+   child process of its own so its peak memory is its own;
+2. the project's bare encoder (``Encoder.encode``, batch 32) on the same passages;
+3. sentence-transformers, fp32, ``encode(batch_size=32)``, on the same passages, in a child
+   process (torch stays out of the other two).
+
+Reports total time ÷ each encoder's time, the index folder's size ÷ the articles' text size
+(UTF-8 bytes of title + body as loaded), and the indexing process's peak memory. Also writes the
+passage vectors to ``bench/out/bbc_vectors.npy`` (real vectors for ``bench faiss_scale``).
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,9 +36,57 @@ from bench._data import dataset_path
 DATA = dataset_path("bbc", "bbc_articles.jsonl")
 OUT = Path(__file__).parent / "out"
 
+_INDEX_CHILD = r"""
+import json, resource, sys, time
+from embeddings import load_encoder
+from qa.indexing.pipeline import index_paths
+args = json.loads(sys.argv[1])
+encoder = load_encoder(args["model"], args["backend"])
+encoder.warm_up(); encoder.encode(["warm up the model " * 40] * 32)
+for line in sys.stdin:
+    part = line.strip()
+    t = time.perf_counter()
+    s = index_paths([part], args["index"], encoder=encoder)
+    took = time.perf_counter() - t
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": took, "passages": s.passages, "added": s.added,
+                      "peak_mb": peak, "backend": encoder.backend}), flush=True)
+"""
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+_ST_CHILD = r"""
+import json, sys, time
+import numpy as np
+import torch
+from sentence_transformers import SentenceTransformer
+from embeddings.model_files import resolve_model
+model = SentenceTransformer(str(resolve_model(None).path), device="cpu", local_files_only=True)
+model.encode(["warm up the model " * 40] * 32, batch_size=32)
+for line in sys.stdin:
+    texts = json.loads(open(line.strip(), encoding="utf-8").read())
+    t = time.perf_counter()
+    model.encode(texts, batch_size=32)
+    print(json.dumps({"seconds": time.perf_counter() - t}), flush=True)
+"""
+
+
+def _child(code: str, arg: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", code, json.dumps(arg or {})],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+
+
+def _ask(proc: subprocess.Popen, line: str) -> dict:
+    proc.stdin.write(line + "\n")
+    proc.stdin.flush()
+    out = proc.stdout.readline()
+    if not out:
+        raise SystemExit(f"bench index: a child process failed (exit {proc.wait()})")
+    return json.loads(out)
+
+
+def _size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()
+               and f.name != ".write.lock")
 
 
 def main(argv: list[str]) -> int:
@@ -42,7 +95,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--limit", type=int, default=0, help="only the first N articles")
     ap.add_argument("--backend", default=None)
     ap.add_argument("--model", default=None)
-    ap.add_argument("--rounds", type=int, default=4, help="alternate pipeline and bare runs")
+    ap.add_argument("--rounds", type=int, default=4, help="alternate the three runs")
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if not args.data.exists():
@@ -51,70 +104,68 @@ def main(argv: list[str]) -> int:
         return 2
     from corpus import load_articles
     from embeddings import load_encoder
-    from qa.indexing.pipeline import index_paths
     from qa.indexing.run import chunk_for_model as _chunk
 
     work = Path(tempfile.mkdtemp(prefix="bench-index-"))
     lines = args.data.read_text(encoding="utf-8").splitlines(True)
     if args.limit:
         lines = lines[:args.limit]
-    parts = []  # interleaved rounds: both runs see the same (noisy) machine
+    parts = []
     for r in range(args.rounds):
         part = work / f"part{r}.jsonl"
         part.write_text("".join(lines[r::args.rounds]), encoding="utf-8")
         parts.append(part)
     encoder = load_encoder(args.model, args.backend)
-    t = time.perf_counter()
     encoder.warm_up()
     encoder.encode(["warm up the model " * 40] * 32)
-    print(f"model {encoder.name}, backend {encoder.backend}: loaded in "
-          f"{time.perf_counter() - t:.1f} s; peak memory {_peak_mb():.0f} MB")
+    indexer = _child(_INDEX_CHILD, {"model": args.model, "backend": args.backend,
+                                    "index": str(work / "index")})
+    st = _child(_ST_CHILD)
     max_tokens = min(200, encoder.max_tokens)
-    pipe_n = pipe_s = bare_n = bare_s = pipe_cpu = bare_cpu = 0.0
-    pipe_peak, tokens, vectors = 0.0, [], []
-    for r, part in enumerate(parts):
-        cpu = time.process_time()
-        summary = index_paths([part], work / "index", encoder=encoder, prepare=False)
-        pipe_cpu += time.process_time() - cpu
-        pipe_n, pipe_s = pipe_n + summary.passages, pipe_s + summary.seconds
-        pipe_peak = max(pipe_peak, _peak_mb())
-        texts = [p.text for a in load_articles(part) for p in _chunk(a, encoder, max_tokens)]
-        tokens += encoder.count_tokens(texts)
-        t, cpu = time.perf_counter(), time.process_time()
-        vectors.append(encoder.encode(texts, batch_size=32))
-        took = time.perf_counter() - t
-        bare_cpu += time.process_time() - cpu
-        bare_n, bare_s = bare_n + len(texts), bare_s + took
-        print(f"round {r + 1}/{len(parts)}: pipeline {summary.passages / summary.seconds:.1f} "
-              f"passages/s ({summary.added} articles, {summary.passages} passages), bare "
-              f"encoder {len(texts) / took:.1f} passages/s", flush=True)
-    assert pipe_n == bare_n, (pipe_n, bare_n)
-    pipe_rate, bare_rate = pipe_n / pipe_s, bare_n / bare_s
-    vectors = np.concatenate(vectors)
-    print(f"pipeline: {int(pipe_n)} passages (mean {np.mean(tokens):.0f}, max {max(tokens)} word "
-          f"pieces) in {pipe_s:.1f} s = {pipe_rate:.1f} passages/s; peak memory "
-          f"{pipe_peak:.0f} MB")
-    print(f"bare encoder: the same passages in {bare_s:.1f} s = {bare_rate:.1f} passages/s")
-    print(f"pipeline / bare encoder = {pipe_rate / bare_rate:.1%} (target >= 90%)")
-    print(f"CPU time per passage (all threads; less sensitive to other load on the machine): "
-          f"pipeline {pipe_cpu / pipe_n * 1000:.0f} ms, bare {bare_cpu / bare_n * 1000:.0f} ms "
-          f"= {bare_cpu / pipe_cpu:.1%}")
-    from embeddings import IndexStore
-    from qa.indexing import prepare_answers
-
-    t = time.perf_counter()
-    with IndexStore.open(work / "index", writable=True) as store:
-        sentences = prepare_answers(store, encoder)
-    took = time.perf_counter() - t
-    print(f"then preparing answers (qa index does it after the passages): {sentences} sentences "
-          f"embedded and BM25 saved in {took:.1f} s = {sentences / took:.1f} sentences/s; "
-          f"peak memory {_peak_mb():.0f} MB")
+    qa_s = bare_s = st_s = 0.0
+    n = text_bytes = 0
+    peak, tokens, vectors, backend = 0.0, [], [], ""
+    try:
+        for r, part in enumerate(parts):
+            run = _ask(indexer, str(part))
+            backend = run["backend"]
+            arts = list(load_articles(part))
+            text_bytes += sum(len(a.title.encode()) + len(a.text.encode()) for a in arts)
+            texts = [p.text for a in arts for p in _chunk(a, encoder, max_tokens)]
+            tokens += encoder.count_tokens(texts)
+            t = time.perf_counter()
+            vectors.append(encoder.encode(texts, batch_size=32))
+            took = time.perf_counter() - t
+            (work / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
+            st_took = _ask(st, str(work / "texts.json"))["seconds"]
+            qa_s, bare_s, st_s = qa_s + run["seconds"], bare_s + took, st_s + st_took
+            n += len(texts)
+            peak = max(peak, run["peak_mb"])
+            print(f"round {r + 1}/{len(parts)}: {len(arts)} articles, {len(texts)} passages "
+                  f"({run['passages']} new): qa index {run['seconds']:.1f} s, bare encoder "
+                  f"{took:.1f} s, sentence-transformers {st_took:.1f} s", flush=True)
+    finally:
+        for proc in (indexer, st):
+            proc.stdin.close()
+            proc.wait()
+    size = _size(work / "index")
+    parts_size = {f.name: _size(f) if f.is_dir() else f.stat().st_size
+                  for f in (work / "index").iterdir() if f.name != ".write.lock"}
+    print(f"data {args.data.name}: {n} passages (mean {np.mean(tokens):.0f}, max {max(tokens)} "
+          f"word pieces); qa index backend {backend}")
+    print(f"qa index total {qa_s:.1f} s; bare encoder {bare_s:.1f} s; sentence-transformers "
+          f"fp32 batch 32 {st_s:.1f} s")
+    print(f"qa index time / sentence-transformers fp32 b32 = {qa_s / st_s:.2f} (target <= 0.6)")
+    print(f"qa index time / bare project encoder          = {qa_s / bare_s:.2f} (target <= 1.15)")
+    print(f"index size {size / 1e6:.1f} MB / article text {text_bytes / 1e6:.1f} MB = "
+          f"{size / text_bytes:.1f} (target <= 6); "
+          + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in sorted(parts_size.items())))
+    print(f"qa index peak memory {peak:.0f} MB ({n} passages)")
     OUT.mkdir(exist_ok=True)
-    np.save(OUT / "bbc_vectors.npy", vectors)
+    np.save(OUT / "bbc_vectors.npy", np.concatenate(vectors))
     (OUT / "index.json").write_text(json.dumps({
-        "backend": encoder.backend, "passages": int(pipe_n), "pipeline_rate": pipe_rate,
-        "bare_rate": bare_rate, "ratio": pipe_rate / bare_rate, "pipeline_peak_mb": pipe_peak,
-        "cpu_ratio": bare_cpu / pipe_cpu,
-    }, indent=2))
+        "data": str(args.data), "backend": backend, "passages": n, "qa_index_s": qa_s,
+        "bare_s": bare_s, "st_s": st_s, "ratio_st": qa_s / st_s, "ratio_bare": qa_s / bare_s,
+        "size_ratio": size / text_bytes, "peak_mb": peak}, indent=2))
     shutil.rmtree(work, ignore_errors=True)
     return 0
