@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.backends import DEFAULT_BACKEND, OTHER_MODELS_BACKEND, check_backend, create_backend
+from embeddings.backends import OTHER_MODELS_BACKEND, check_backend, create_backend
 from embeddings.backends.base import Backend
 from embeddings.errors import ModelError
 from embeddings.model_files import ModelFiles, resolve_model, weights_sha256
@@ -29,15 +29,23 @@ _SIMPLE_MODULES = {"Transformer", "Pooling", "Normalize"}
 
 def load_encoder(model: str | None = None, backend: str | None = None) -> Encoder:
     """The encoder for ``model`` (name or folder; default ``$QA_MODEL``, else the bundled
-    all-MiniLM-L6-v2) run by ``backend`` (default ``$QA_BACKEND``, else the fastest accurate one).
+    all-MiniLM-L6-v2) run by ``backend`` (default ``$QA_BACKEND``, else the one measured fastest
+    on this CPU's class, see :mod:`embeddings.cpu`). ``encoder.backend_reason`` says why.
     """
     files = resolve_model(model)
     requested = backend or os.environ.get("QA_BACKEND") or None
     if requested:
         name = check_backend(requested)
+        why = "chosen with --backend" if backend else "chosen with QA_BACKEND"
+    elif files.bundled:
+        from embeddings.cpu import best_backend
+
+        name, why = best_backend()
     else:
-        name = DEFAULT_BACKEND if files.bundled else OTHER_MODELS_BACKEND
-    return Encoder(files, name, explicit=requested is not None)
+        name, why = OTHER_MODELS_BACKEND, "int8 accuracy is only checked for the bundled model"
+    encoder = Encoder(files, name, explicit=requested is not None)
+    encoder.backend_reason = why
+    return encoder
 
 
 class Encoder:
@@ -54,6 +62,7 @@ class Encoder:
         self._lock = threading.Lock()
         self._tokenizer: Tokenizer | None = None
         self._dim = _static_dim(files.path)
+        self.backend_reason = ""  # why this backend (set by load_encoder)
 
     def __repr__(self) -> str:
         return f"Encoder(name={self.name!r}, backend={self.backend!r})"
@@ -94,6 +103,7 @@ class Encoder:
                 raise
             log.warning("%s; falling back to torch-fp32 for %s", exc, self.name)
             self.backend = "torch-fp32"
+            self.backend_reason = f"{self.backend_reason}; fell back: {exc}"
             return create()
 
     def encode(self, texts: Sequence[str], batch_size: int = 32,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +12,8 @@ from qa.cli.options import add_index
 from qa.errors import UsageError
 
 if TYPE_CHECKING:
-    from qa.indexing import IndexSummary, Progress
+    from qa.cli.progress import IndexProgress
+    from qa.indexing import IndexSummary
 
 FIELD_KEYS = frozenset({"title", "text", "url", "source", "published", "id"})
 
@@ -82,12 +82,14 @@ def _check(args: argparse.Namespace) -> None:
 
 
 def _index(args: argparse.Namespace, index_dir: str | Path,
-           progress: Callable[[Progress], None] | None) -> IndexSummary:
+           progress: IndexProgress | None) -> IndexSummary:
     from embeddings import load_encoder
     from qa.indexing import index_paths
     from qa.indexing.rebuild import rebuild
 
     encoder = load_encoder(args.model, args.backend)
+    if progress is not None:  # the line says which encoder runs, and why
+        progress.backend = f"{encoder.backend}: {encoder.backend_reason}"
     if args.rebuild:
         return rebuild(index_dir, encoder=encoder, progress=progress, fields=args.fields,
                        max_article_bytes=args.max_article_bytes)

@@ -28,6 +28,17 @@ def _size(n: int) -> str:
     return str(n)
 
 
+def _encoder(model: str) -> str:
+    """The backend ``qa index`` and ``qa ask`` would run, and why (the model is not loaded)."""
+    try:
+        from embeddings import load_encoder
+
+        enc = load_encoder(model)
+    except Exception as exc:  # noqa: BLE001 - info still shows the rest
+        return f"unavailable ({exc})"
+    return f"{enc.backend} ({enc.backend_reason})"
+
+
 def run(args: argparse.Namespace) -> int:
     from qa.indexing.location import open_index
     from qa.models import IndexInfo
@@ -48,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         ("passages", f"{info.passages:,}"),
         ("model", f"{info.model} ({info.dim}-dim)"),
         ("index type", f"{info.index_type} ({kind})"),
+        ("encoder", _encoder(info.model)),
         ("size on disk", _size(info.size_bytes)),
         ("last update", info.updated.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
          if info.updated else "never"),

@@ -22,8 +22,10 @@ class IndexProgress:
     """The ``progress`` callback of :func:`qa.indexing.index_paths`; use as a context manager
     (or call :meth:`close`) so the bar is cleared and logging goes back to ``stream``."""
 
-    def __init__(self, stream: TextIO | None = None, every: float = LOG_EVERY) -> None:
+    def __init__(self, stream: TextIO | None = None, every: float = LOG_EVERY,
+                 backend: str = "") -> None:
         self.stream = stream if stream is not None else sys.stderr
+        self.backend = backend  # which encoder runs, and why: shown with the passages
         self.tty = self.stream.isatty()
         self.every = every
         self._last: float | None = None  # when the last line was printed
@@ -38,7 +40,7 @@ class IndexProgress:
             self._update_bar(p)
         elif self._last is None or time.monotonic() - self._last >= self.every:
             self._last = time.monotonic()
-            print(_line(p), file=self.stream, flush=True)
+            print(_line(p, self.backend), file=self.stream, flush=True)
 
     def close(self) -> None:
         if self._bar is not None:
@@ -61,6 +63,8 @@ class IndexProgress:
             for task in self._tasks.values():
                 bar.update(task, visible=False)
             what = "preparing answers" if p.phase == "sentences" else "indexing"
+            if self.backend and p.phase == "passages":
+                what += f" [{self.backend}]"
             self._tasks[p.phase] = bar.add_task(what, total=None, unit=p.phase, count="",
                                                 rate="", eta="", articles="")
         eta = f"ETA {_clock(p.eta)}" if p.eta is not None else ""
@@ -87,13 +91,14 @@ class IndexProgress:
         return self._bar
 
 
-def _line(p: Progress) -> str:
+def _line(p: Progress, backend: str = "") -> str:
     if p.phase == "sentences":
         return f"preparing answers: {p.passages:,} sentences  {p.rate:.1f} sentences/s"
     total = f"/{p.total:,}" if p.total else ""
     eta = f"  ETA {_clock(p.eta)}" if p.eta is not None else ""
-    return (f"indexing: {p.passages:,}{total} passages  {p.rate:.1f} passages/s{eta}  "
+    line = (f"indexing: {p.passages:,}{total} passages  {p.rate:.1f} passages/s{eta}  "
             f"({p.articles:,} articles)")
+    return f"{line}  [{backend}]" if backend else line
 
 
 def _clock(seconds: float) -> str:

@@ -1,0 +1,61 @@
+"""Which encoder backend suits this CPU: its instruction-set class from ``/proc/cpuinfo`` flags
+(no extra dependency), and the backend measured fastest on that class (``bench encoder``).
+
+Classes, best first: ``amx`` (AMX tiles, bf16/int8), ``avx512-vnni`` (AVX-512 with VNNI int8 dot
+products, maybe BF16), ``avx-vnni`` (VNNI on AVX2), ``avx2``, ``other``. int8 matrix products run
+on VNNI (and AMX) in one instruction per 4 multiply-adds; without VNNI onnxruntime still
+quantizes but gains less.
+"""
+
+from __future__ import annotations
+
+import functools
+import platform
+from pathlib import Path
+
+# class -> (backend, why). Measured on this project's machine for avx512-vnni (bench encoder,
+# 256-word-piece passages, one thread, CPU-time rates): onnx-int8 ahead of onnx-fp32 and
+# torch-bf16 (see README). Other classes: not measured here; onnx-int8 is kept because its
+# accuracy is checked for the bundled model on any CPU and it is never slower than fp32 where
+# it was measured. Override with --backend / QA_BACKEND.
+BEST = {
+    "amx": ("onnx-int8", "AMX CPU: int8 via onnxruntime (torch-bf16 on AMX not measured yet)"),
+    "avx512-vnni": ("onnx-int8", "AVX-512 VNNI CPU: int8 measured fastest"),
+    "avx-vnni": ("onnx-int8", "AVX-VNNI CPU: int8 dot products in hardware"),
+    "avx2": ("onnx-int8", "AVX2 CPU without VNNI: int8 (not measured on this class)"),
+    "other": ("onnx-int8", "CPU class not recognised: int8"),
+}
+
+
+@functools.lru_cache(maxsize=1)
+def flags() -> frozenset[str]:
+    """The CPU's feature flags (empty when ``/proc/cpuinfo`` is not there, e.g. macOS)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return frozenset(value.split())
+    return frozenset()
+
+
+def cpu_class(have: frozenset[str] | None = None) -> str:
+    have = flags() if have is None else have
+    if {"amx_tile", "amx_bf16"} <= have or {"amx_tile", "amx_int8"} <= have:
+        return "amx"
+    if "avx512_vnni" in have or "avx512vnni" in have:
+        return "avx512-vnni"
+    if "avx_vnni" in have:
+        return "avx-vnni"
+    if "avx2" in have:
+        return "avx2"
+    return "other"
+
+
+def best_backend() -> tuple[str, str]:
+    """``(backend, reason)`` for this CPU."""
+    if platform.machine().lower() not in ("x86_64", "amd64", "i686", "x86"):
+        return "onnx-int8", f"{platform.machine() or 'unknown'} CPU: int8"
+    return BEST[cpu_class()]
