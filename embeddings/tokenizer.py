@@ -78,9 +78,20 @@ class Tokenizer:
         keep = max_tokens - (len(enc.ids) - len(content))
         return text[:enc.offsets[content[keep - 1]][1]] if keep > 0 else ""
 
-    def encode(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        """``input_ids``, ``attention_mask``, ``token_type_ids`` (int64), padded to the longest."""
+    def encode(self, texts: Sequence[str], offsets: bool = False) -> dict[str, np.ndarray]:
+        """``input_ids``, ``attention_mask``, ``token_type_ids`` (int64), padded to the longest;
+        with ``offsets``, also ``offsets``: ``(n, tokens, 2)`` character spans of each word piece
+        in its text (``(0, 0)`` for special and padding tokens)."""
         encs = self._encode.encode_batch(self._prepare(texts))
+        if offsets:
+            spans = np.array([e.offsets for e in encs], dtype=np.int64).reshape(len(encs), -1, 2)
+            special = np.array([e.special_tokens_mask for e in encs], dtype=bool)
+            spans[special.reshape(spans.shape[:2])] = 0
+            return {**self._ids(encs), "offsets": spans}
+        return self._ids(encs)
+
+    @staticmethod
+    def _ids(encs: Sequence[Any]) -> dict[str, np.ndarray]:
         return {
             "input_ids": np.array([e.ids for e in encs], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in encs], dtype=np.int64),

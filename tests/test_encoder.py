@@ -226,3 +226,46 @@ def test_a_damaged_cached_model_is_rebuilt(tmp_path, monkeypatch, default):
     enc = load_encoder()
     assert _cos(enc.encode(SENTENCES), default.encode(SENTENCES)).min() > 0.9999
     assert target.stat().st_size > 10_000_000
+
+
+PASSAGE = ("The central bank raised interest rates by half a point on Thursday. Markets fell "
+           "sharply after the announcement. Analysts expect two more increases this year.")
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for end in [i + 1 for i, c in enumerate(text) if c == "."]:
+        spans.append((start + (text[start] == " "), end))
+        start = end
+    return spans
+
+
+@pytest.mark.parametrize("name", ["default", "fp32"])
+def test_late_chunking_gives_passage_and_sentence_vectors_in_one_pass(name, request):
+    """encode_passages: the passage vectors are encode()'s; each sentence's vector is the mean
+    of its word pieces in the passage's forward pass (close to the sentence encoded alone,
+    unit length); an identical passage is encoded once."""
+    enc: Encoder = request.getfixturevalue(name)
+    assert enc.late_chunking
+    texts = [PASSAGE, "Turkey said 33 soldiers were killed in Idlib. The attack came overnight.",
+             PASSAGE]
+    spans = [_spans(t) for t in texts]
+    calls: list[int] = []
+    out, sents = enc.encode_passages(texts, spans, progress=calls.append)
+    assert sum(calls) == len(texts)
+    assert np.allclose(_cos(out, enc.encode(texts)), 1.0, atol=1e-3)
+    assert [s.shape for s in sents] == [(len(sp), enc.dim) for sp in spans]
+    for text, sp, sv in zip(texts, spans, sents, strict=True):
+        assert np.allclose(np.linalg.norm(sv, axis=1), 1.0, atol=1e-4)
+        alone = enc.encode([text[a:b] for a, b in sp])
+        assert _cos(sv, alone).min() > 0.4  # the same sentence, with its passage's context
+    assert np.array_equal(sents[0], sents[2]) and sents[0] is not sents[2]
+    runtime = enc._load()
+    seen: list[str] = []
+    real = runtime.embed_tokens
+    runtime.embed_tokens = lambda batch: (seen.extend(batch), real(batch))[1]
+    try:
+        enc.encode_passages(texts, spans)
+    finally:
+        del runtime.embed_tokens
+    assert sorted(seen) == sorted(set(texts))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -16,6 +16,16 @@ class Backend(Protocol):
     dim: int
 
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class TokenBackend(Protocol):
+    """A backend that also gives each text's word-piece vectors from the same forward pass
+    (for late-chunked sentence vectors)."""
+
+    def embed_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(pooled (n, dim), token vectors (n, tokens, dim), character offsets (n, tokens,
+        2))``; special and padding tokens have offsets ``(0, 0)``."""
 
 
 def threads() -> int:

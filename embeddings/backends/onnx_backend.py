@@ -40,10 +40,22 @@ class OnnxBackend:
                     raise ModelError(f"cannot load the ONNX model {path} ({exc}): use "
                                      "--backend torch-fp32") from None
         self.inputs = [i.name for i in self.session.get_inputs()]
-        self.output = self.session.get_outputs()[0].name
+        outputs = [o.name for o in self.session.get_outputs()]
+        self.output = outputs[0]
+        self.tokens_output = "token_embeddings" if "token_embeddings" in outputs else None
         self.dim = int(self.embed(["dimension probe"]).shape[1])
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         feed = self.tokenizer.encode(texts)
         out: np.ndarray = self.session.run([self.output], {n: feed[n] for n in self.inputs})[0]
         return out
+
+    def embed_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(pooled (n, dim), token vectors (n, tokens, dim), offsets (n, tokens, 2))`` from
+        one forward pass (see :meth:`Tokenizer.encode` for the offsets)."""
+        if self.tokens_output is None:
+            raise ModelError("this ONNX export gives no token vectors")
+        feed = self.tokenizer.encode(texts, offsets=True)
+        pooled, tokens = self.session.run([self.output, self.tokens_output],
+                                          {n: feed[n] for n in self.inputs})
+        return np.asarray(pooled), np.asarray(tokens), feed["offsets"]

@@ -32,7 +32,7 @@ from embeddings.model_files import ModelFiles
 
 log = logging.getLogger(__name__)
 
-RECIPE = "r1"  # bump when the export or quantization recipe changes
+RECIPE = "r2"  # bump when the export or quantization recipe changes (r2: token vectors too)
 VARIANTS = ("raw", "fp32", "int8")
 _CHECK_TEXTS = [
     "The central bank raised interest rates by half a point on Thursday.",
@@ -126,16 +126,19 @@ def _export_raw(files: ModelFiles, dest: Path) -> None:
             self.model = model
 
         def forward(self, *inputs: Any) -> Any:
-            return self.model(dict(zip(names, inputs, strict=True)))["sentence_embedding"]
+            out = self.model(dict(zip(names, inputs, strict=True)))
+            return out["sentence_embedding"], out["token_embeddings"]
 
     axes: dict[str, dict[int, str]] = {n: {0: "batch", 1: "tokens"} for n in names}
     axes["sentence_embedding"] = {0: "batch"}
+    axes["token_embeddings"] = {0: "batch", 1: "tokens"}  # for sentence vectors (late chunking)
     import warnings
 
     with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
         warnings.simplefilter("ignore")
         torch.onnx.export(Pipeline().eval(), tuple(features[n] for n in names), str(dest),
-                          input_names=names, output_names=["sentence_embedding"],
+                          input_names=names,
+                          output_names=["sentence_embedding", "token_embeddings"],
                           dynamic_axes=axes, opset_version=17, dynamo=False)
     got = _run(dest, files, reference.max_tokens)
     want = reference.embed(_CHECK_TEXTS)

@@ -11,6 +11,7 @@ import numpy as np
 from embeddings.backends.base import threads
 from embeddings.errors import ModelError
 from embeddings.model_files import ModelFiles
+from embeddings.tokenizer import Tokenizer
 
 
 class TorchBackend:
@@ -48,6 +49,8 @@ class TorchBackend:
                              "or input limit: check its sentence-transformers config")
         self.dim, self.max_tokens = int(dim), int(max_tokens)
         self._tokenize = getattr(model, "preprocess", None) or model.tokenize
+        self.files = files
+        self._tokenizer: Tokenizer | None = None
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, Any]:
         """The model's own features (torch tensors) for ``texts``."""
@@ -60,3 +63,14 @@ class TorchBackend:
             out = self.model(features)["sentence_embedding"]
         vectors: np.ndarray = out.float().numpy()
         return vectors
+
+    def embed_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As :meth:`OnnxBackend.embed_tokens`: pooled, token vectors and their offsets."""
+        if self._tokenizer is None:
+            self._tokenizer = Tokenizer(self.files, self.max_tokens)
+        feed = self._tokenizer.encode(texts, offsets=True)
+        features = {k: self._torch.from_numpy(v) for k, v in feed.items() if k != "offsets"}
+        with self._torch.inference_mode():
+            out = self.model(features)
+        return (out["sentence_embedding"].float().numpy(), out["token_embeddings"].float().numpy(),
+                feed["offsets"])
