@@ -14,11 +14,15 @@ from bench._common import OUT, VectorCache
 from bench._corpora import Corpus, Question
 
 
-def build_index(name: str, corpus: Corpus, encoder, cache: VectorCache):
-    """An IndexStore in bench/out/NAME-index holding ``corpus`` (rebuilt when it changed)."""
+def build_index(name: str, corpus: Corpus, encoder, cache: VectorCache,
+                sentences: bool = True):
+    """An IndexStore in bench/out/NAME-index holding ``corpus`` (rebuilt when it changed);
+    ``sentences``: with its passages' sentence vectors (late chunking: what answering uses)."""
+    from embeddings.encoder import LATE_CENTERING
     from embeddings.store import IndexStore
 
-    h = hashlib.sha1(f"{encoder.weights_sha256}{encoder.backend}".encode())
+    late_key = f"late{LATE_CENTERING}{sentences}"
+    h = hashlib.sha1(f"{encoder.weights_sha256}{encoder.backend}{late_key}".encode())
     for p in corpus.passages:
         h.update(f"{p.id}\0{p.start}\0{p.end}\0".encode())
     key = h.hexdigest()
@@ -29,6 +33,13 @@ def build_index(name: str, corpus: Corpus, encoder, cache: VectorCache):
     shutil.rmtree(folder, ignore_errors=True)
     vectors = cache.embed([p.text for p in corpus.passages], "passages")
     t0 = time.perf_counter()
+    late = None
+    if sentences:
+        print(f"  sentence vectors of {len(corpus.passages)} passages (late chunking)...",
+              flush=True)
+        _, late = encoder.encode_passages(
+            [p.text for p in corpus.passages],
+            [[(s.start - p.start, s.end - p.start) for s in p.sentences] for p in corpus.passages])
     by_article: dict[str, list[int]] = {}
     for i, p in enumerate(corpus.passages):
         by_article.setdefault(p.article_id, []).append(i)
@@ -37,7 +48,8 @@ def build_index(name: str, corpus: Corpus, encoder, cache: VectorCache):
     with store.writer.batch() as batch:
         for a in corpus.articles:
             rows = by_article.get(a.id, [])
-            batch.upsert(a, [corpus.passages[i] for i in rows], vectors[rows])
+            batch.upsert(a, [corpus.passages[i] for i in rows], vectors[rows],
+                         [late[i] for i in rows] if late else None)
     store.close()
     stamp.write_text(key)
     print(f"  built {folder.name}: {len(corpus.articles)} articles, {len(corpus.passages)} "
@@ -46,7 +58,13 @@ def build_index(name: str, corpus: Corpus, encoder, cache: VectorCache):
 
 
 def seed_sentences(assistant, corpus: Corpus, cache: VectorCache) -> None:
-    """Fill the assistant's sentence-vector store from the bench cache (same model)."""
+    """Fill the assistant's sentence-vector store from the bench cache (same model): used for
+    passages without stored sentence vectors. With ``BENCH_SENTENCES=alone`` answers use these
+    sentences embedded alone instead of the index's late-chunked ones (to compare the two)."""
+    import os
+
+    if os.environ.get("BENCH_SENTENCES") == "alone":
+        assistant.sentence_vectors.store = None
     texts = sorted({p.text[s.start - p.start:s.end - p.start] for p in corpus.passages
                     for s in p.sentences})
     sv = assistant.sentence_vectors

@@ -99,7 +99,7 @@ def _features(assistant, parsed, qvec, cands, q):
     from qa.engine import answering
 
     sents = answering.score(parsed, qvec, cands, assistant.lexical.idf,
-                            assistant.sentence_vectors.get).ranked
+                            assistant.sentence_vectors.of).ranked
     x = np.stack([s.features.array() for s in sents]) if sents else np.zeros((0, 6))
     y = np.array([any(a.lower() in s.text.lower() for a in q.answers)
                   and s.article_id in q.gold for s in sents], dtype=bool)

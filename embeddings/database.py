@@ -1,9 +1,13 @@
 """``store.sqlite``: connections, queries and row conversions of an index's database (the schema
 is in :mod:`embeddings.migrations`).
 
-Vectors are float32 BLOBs in ``vectors``, one row a passage, written in the same transaction as
-the passage. ``vid`` (the faiss id) is an AUTOINCREMENT key, never reused, so a stale faiss index
-is brought up to date from ``passages.generation`` (added) and ``removed`` (deleted) alone.
+Vectors are int8 BLOBs with a per-vector float32 scale (format 2, see :func:`quantize`; format 1
+kept float32, still read) in ``vectors``, one row a passage, written in the same transaction as
+the passage; the vectors of a passage's sentences (late chunking: from the passage's own forward
+pass) are one BLOB a passage in ``sentence_vectors``, same encoding, same transaction. A
+passage's text is not stored twice: an empty ``passages.text`` is read back as its span of the
+article's text. ``vid`` (the faiss id) is an AUTOINCREMENT key, never reused, so a stale faiss
+index is brought up to date from ``passages.generation`` (added) and ``removed`` (deleted) alone.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ T = TypeVar("T")
 IN_LIST = 900  # values per SQL ``IN (...)`` list, below SQLite's limit of bound parameters
 Row = tuple[Any, ...]
 
-PASSAGE_COLUMNS = ("p.vid, p.id, p.article_id, p.idx, p.start, p.\"end\", p.text, p.sentences, "
+PASSAGE_COLUMNS = ("p.vid, p.id, p.article_id, p.idx, p.start, p.\"end\", "
+                   "CASE WHEN p.text = '' THEN substr(a.text, p.start + 1, p.\"end\" - p.start) "
+                   "ELSE p.text END, p.sentences, "
                    "a.title, a.source, a.published, a.url, a.path")
 ARTICLE_COLUMNS = "id, title, text, source, site, published, url, path, content_hash"
 
@@ -97,8 +103,29 @@ def generation(conn: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
+def quantize(vectors: np.ndarray) -> bytes:
+    """``(n, dim)`` unit vectors as int8 codes (row-major), each row scaled so its largest
+    magnitude is 127, then the n float32 scales (row = codes * scale; kept for other tools:
+    reading renormalises the codes, as every stored vector is unit length)."""
+    v = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
+    scale = np.abs(v).max(axis=1) / 127.0 if v.size else np.zeros(len(v), np.float32)
+    codes = np.rint(v / np.maximum(scale, 1e-30)[:, None]).astype(np.int8)
+    return bytes(codes.tobytes()) + bytes(scale.astype("<f4").tobytes())
+
+
+def dequantize(blob: bytes, dim: int, *, legacy: bool = True) -> np.ndarray:
+    """The inverse of :func:`quantize` (unit rows); with ``legacy``, a format-1 passage vector
+    (float32, ``4 * dim`` bytes) as it is (sentence vectors only ever had format 2)."""
+    if legacy and len(blob) == 4 * dim:
+        return np.frombuffer(blob, dtype="<f4").reshape(1, dim).astype(np.float32)
+    n = len(blob) // (dim + 4)
+    codes = np.frombuffer(blob, dtype=np.int8, count=n * dim).reshape(n, dim)
+    return _unit(codes.astype(np.float32))
+
+
 def to_blob(vector: np.ndarray) -> bytes:
-    return np.ascontiguousarray(vector, dtype="<f4").tobytes()
+    """One vector as stored (format 2: int8 and its scale)."""
+    return quantize(np.asarray(vector).reshape(1, -1))
 
 
 def all_vids(conn: sqlite3.Connection) -> np.ndarray:
@@ -136,10 +163,48 @@ def changes_since(conn: sqlite3.Connection, generation: int, dim: int
 
 
 def from_blobs(blobs: list[bytes], dim: int) -> np.ndarray:
+    """``(len(blobs), dim)`` float32 unit rows from stored vectors (either format)."""
     if not blobs:
         return np.empty((0, dim), dtype=np.float32)
-    return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), dim).astype(
-        np.float32, copy=False)
+    if all(len(b) == dim + 4 for b in blobs):
+        rows = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), dim + 4)
+        return _unit(rows[:, :dim].view(np.int8).astype(np.float32))
+    return np.concatenate([dequantize(b, dim) for b in blobs])
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    """Rows scaled back to unit length (every vector stored is L2-normalised, so the scale
+    only matters for a zero row)."""
+    out: np.ndarray = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+    return out
+
+
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                        (name,)).fetchone() is not None
+
+
+def sentence_vectors_of(conn: sqlite3.Connection, vids: Sequence[int], dim: int
+                        ) -> dict[int, np.ndarray]:
+    """``{vid: (sentences, dim) float32}`` for the passages among ``vids`` whose sentence
+    vectors are stored (a database not migrated to format 2 has none)."""
+    out: dict[int, np.ndarray] = {}
+    if not has_table(conn, "sentence_vectors"):
+        return out
+    ids = [int(v) for v in vids if int(v) >= 0]
+    for part, marks in in_lists(ids):
+        for vid, blob in conn.execute(
+                f"SELECT vid, vectors FROM sentence_vectors WHERE vid IN ({marks})", part):
+            out[int(vid)] = dequantize(blob, dim, legacy=False)
+    return out
+
+
+def vids_without_sentence_vectors(conn: sqlite3.Connection) -> list[int]:
+    if not has_table(conn, "sentence_vectors"):
+        return [int(r[0]) for r in conn.execute("SELECT vid FROM passages ORDER BY vid")]
+    return [int(r[0]) for r in conn.execute(
+        "SELECT p.vid FROM passages p LEFT JOIN sentence_vectors s ON s.vid = p.vid "
+        "WHERE s.vid IS NULL ORDER BY p.vid")]
 
 
 def passage_from_row(row: Row) -> StoredPassage:

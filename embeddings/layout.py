@@ -1,9 +1,11 @@
 """The files of an index folder, each named once.
 
-``store.sqlite`` is the truth; ``manifest.json`` and ``faiss.index`` are derived from it, and so
-are ``bm25/`` and ``sentences.sqlite`` (written by ``qa.engine``). ``.write.lock`` admits one
-writer at a time. A file written atomically goes through a temp file ``.<name>.<random>.tmp``
-beside it (see :func:`embeddings.files.atomic_file`).
+``store.sqlite`` is the truth (with every vector: passages' and sentences', int8, one copy);
+``manifest.json``, ``faiss.index`` (only for a trained IVF index: an exact one is built from
+``store.sqlite`` on opening) and ``bm25/`` (written by ``qa.engine``) are derived from it.
+``sentences.sqlite`` is what format 1 kept sentence vectors in: the migration to format 2
+removes it. ``.write.lock`` admits one writer at a time. A file written atomically goes through
+a temp file ``.<name>.<random>.tmp`` beside it (see :func:`embeddings.files.atomic_file`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ DATABASE_SHM = DATABASE + "-shm"
 FAISS = "faiss.index"
 LOCK = ".write.lock"
 BM25 = "bm25"
-SENTENCES = "sentences.sqlite"
+SENTENCES = "sentences.sqlite"  # format 1 only (see embeddings.migrations)
 DAMAGED = ".damaged-"  # store.sqlite.damaged-<time>: a damaged database set aside
 REBUILD_LIST = "rebuild-files.json"  # the files a `qa index --rebuild` still has to re-read
 

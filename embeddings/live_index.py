@@ -1,6 +1,10 @@
 """The in-memory faiss index of an open store: the one owner of the index, its type and the
 generation it reflects, and of saving it to ``faiss.index``.
 
+An exact index (below :data:`~embeddings.faiss_index.APPROX_FROM` passages) keeps no file: the
+vectors in SQLite are the one copy, and the index is built from them when the store opens (well
+under a second at that size). Only a trained (IVF) index is saved to ``faiss.index``.
+
 It follows SQLite (the truth): :meth:`LiveIndex.refresh` tops it up with the commits made since
 (by this process or another), :meth:`LiveIndex.apply` with a batch this process just committed,
 and :meth:`LiveIndex.rebuild` starts again from every stored vector. All use the store's
@@ -73,8 +77,12 @@ class LiveIndex:
 
     def load(self) -> None:
         """Read ``faiss.index`` and top it up; rebuild it if missing, damaged or not this
-        database's (a later generation, another dimension)."""
+        database's (a later generation, another dimension). An exact index is built from
+        SQLite (a file an older version left is removed by the next writer)."""
         with self._db.lock:
+            if db.get_meta(self._db.conn).get("index_type", fx.FLAT) == fx.FLAT:
+                self.rebuild(fx.FLAT)
+                return
             try:
                 loaded = fx.load(self._file)
             except fx.IndexFileError as exc:
@@ -99,7 +107,8 @@ class LiveIndex:
             try:
                 generation = db.generation(conn)
                 vids = db.all_vids(conn)
-                index_type = index_type or fx.choose_type(len(vids), self._type or None)
+                index_type = index_type or fx.choose_type(
+                    len(vids), self._type or db.get_meta(conn).get("index_type"))
                 want, sample = fx.training_size(index_type), None
                 if want:
                     pick = vids if len(vids) <= want else np.sort(
@@ -153,13 +162,21 @@ class LiveIndex:
 
     # -- saving ----------------------------------------------------------------------------
     def save(self) -> None:
-        """Write ``faiss.index`` (atomically)."""
+        """Write ``faiss.index`` (atomically) for a trained (IVF) index; for an exact one, a
+        writer removes any file an older version left."""
         with self._db.lock:
-            fx.save(self._index, self._type, self._generation, self._file)
+            if fx.is_exact(self._type):
+                if self.writable:
+                    self._file.unlink(missing_ok=True)
+            else:
+                fx.save(self._index, self._type, self._generation, self._file)
             self._saved = self._generation
 
     def _save_as_reader(self) -> None:
         """A reader that healed the file saves it when no writer is running."""
+        if fx.is_exact(self._type):
+            self._saved = self._generation
+            return
         lock = try_acquire(self._db.root)
         if lock is None:
             return

@@ -7,13 +7,20 @@ built before migrations existed has version 0 and the tables of step 1 already: 
 
 To change the schema, append a step; never edit one that has shipped. Mark it ``readable`` when
 code of this version can still read a database that lacks it (a read-only open does not
-migrate), e.g. a new index; a new column that reads select is not.
+migrate), e.g. a new index; a new column that reads select is not. A step may also change rows
+(``data``, a function of the connection), inside the same transaction: a kill at any point
+leaves the database as it was before the migration or as it is after it.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
+
+import numpy as np
+
+from embeddings import database as db
 
 
 @dataclass(frozen=True)
@@ -22,6 +29,25 @@ class Migration:
     what: str
     sql: str
     readable: bool = True  # may a database without this step still be read?
+    data: Callable[[sqlite3.Connection], None] | None = None  # rows to change, after ``sql``
+
+
+def _format_2(conn: sqlite3.Connection) -> None:
+    """Index format 2: the float32 passage vectors as int8 with a scale (one copy, a quarter of
+    the size), and passage texts that repeat their article's span read from the article. The
+    sentence vectors are added by the next ``qa index`` (until then, embedded on demand)."""
+    meta = db.get_meta(conn)
+    if "dim" in meta:
+        dim = int(meta["dim"])
+        cur = conn.execute("SELECT vid, vector FROM vectors")
+        while rows := cur.fetchmany(10_000):
+            conn.executemany("UPDATE vectors SET vector = ? WHERE vid = ?", [
+                (db.quantize(np.frombuffer(b, dtype="<f4").reshape(1, dim)), v)
+                for v, b in rows if len(b) == 4 * dim])
+        db.set_meta(conn, format_version=2)
+    conn.execute("UPDATE passages SET text = '' WHERE text <> '' AND text = (SELECT "
+                 "substr(a.text, passages.start + 1, passages.\"end\" - passages.start) "
+                 "FROM articles a WHERE a.id = passages.article_id)")
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -48,6 +74,11 @@ CREATE INDEX IF NOT EXISTS removed_generation ON removed(generation);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, recipe TEXT);
 """),
+    Migration(2, "format 2: int8 vectors, sentence vectors per passage, passage text not repeated",
+              """
+CREATE TABLE IF NOT EXISTS sentence_vectors (
+    vid INTEGER PRIMARY KEY REFERENCES passages(vid) ON DELETE CASCADE, vectors BLOB NOT NULL);
+""", data=_format_2),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -69,15 +100,33 @@ def migrate(conn: sqlite3.Connection) -> int:
     steps = pending(conn)
     if not steps:
         return 0
-    script = "".join(m.sql for m in steps)
+    conn.execute("BEGIN IMMEDIATE")
     try:
-        conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = "
-                           f"{steps[-1].version};\nCOMMIT;")
+        for step in steps:
+            for statement in _statements(step.sql):
+                conn.execute(statement)
+            if step.data is not None:
+                step.data(conn)
+        conn.execute(f"PRAGMA user_version = {steps[-1].version}")
+        conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
     return len(steps)
+
+
+def _statements(sql: str) -> list[str]:
+    """The SQL statements of a script, one by one (``executescript`` would commit)."""
+    out, current = [], ""
+    for line in sql.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip())
+            current = ""
+    if current.strip():
+        out.append(current.strip())
+    return out
 
 
 def readable(conn: sqlite3.Connection) -> bool:

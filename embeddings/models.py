@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from corpus.models import Passage
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: int8 vectors, sentence vectors, passage text not repeated
 
 
 class StoredPassage(Passage):

@@ -68,7 +68,8 @@ def _check_schema(conn: sqlite3.Connection, path: Path, *, writable: bool) -> No
                               f"{version}): upgrade it")
     if writable:
         try:
-            migrations.migrate(conn)
+            if migrations.migrate(conn) and version < 2:  # sentence vectors now in the database
+                IndexLayout(path).sentences.unlink(missing_ok=True)
         except sqlite3.Error as exc:
             if is_damage(exc):
                 raise

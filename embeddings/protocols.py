@@ -23,8 +23,11 @@ from embeddings.models import Manifest, StoredPassage
 class WriteBatch(Protocol):
     """The changes of one transaction (``with store.batch() as b``)."""
 
-    def upsert(self, article: Article, passages: Sequence[Passage],
-               vectors: np.ndarray) -> None: ...
+    def upsert(self, article: Article, passages: Sequence[Passage], vectors: np.ndarray,
+               sentence_vectors: Sequence[np.ndarray] | None = None) -> None: ...
+
+    def set_sentence_vectors(self, vids: Sequence[int], passages: Sequence[Passage],
+                             vectors: Sequence[np.ndarray]) -> None: ...
 
     def update_metadata(self, article: Article) -> None: ...
 
@@ -60,7 +63,7 @@ class PassageStore(Protocol):
 
     @property
     def path(self) -> Path:
-        """The index folder (``bm25/`` and ``sentences.sqlite`` are kept in it)."""
+        """The index folder (``bm25/`` is kept in it)."""
 
     @property
     def writable(self) -> bool: ...
@@ -94,6 +97,12 @@ class PassageStore(Protocol):
 
     def iter_passages(self) -> Iterator[StoredPassage]: ...
 
+    def sentence_vectors(self, vids: Sequence[int]) -> dict[int, np.ndarray]:
+        """Stored sentence vectors by vid (one row per sentence); passages without are left
+        out (their sentences are then embedded alone)."""
+
+    def passages_without_sentence_vectors(self) -> list[int]: ...
+
     def article(self, article_id: str) -> Article | None: ...
 
     def vids_matching(self, *, source: str | None = None, published_from: dt.date | None = None,
@@ -106,8 +115,8 @@ class PassageStore(Protocol):
     # writing
     def batch(self) -> AbstractContextManager[WriteBatch]: ...
 
-    def upsert(self, article: Article, passages: Sequence[Passage],
-               vectors: np.ndarray) -> None: ...
+    def upsert(self, article: Article, passages: Sequence[Passage], vectors: np.ndarray,
+               sentence_vectors: Sequence[np.ndarray] | None = None) -> None: ...
 
     def remove(self, article_ids: Sequence[str]) -> int: ...
 
@@ -133,6 +142,12 @@ class TextEncoder(Protocol):
 
     def encode(self, texts: Sequence[str], batch_size: int = 32,
                progress: Callable[[int], None] | None = None) -> np.ndarray: ...
+
+    def encode_passages(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
+                        batch_size: int = 32, progress: Callable[[int], None] | None = None
+                        ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors and, per passage, one vector per sentence span ``(start, end)``
+        (character offsets into its text); see :meth:`embeddings.Encoder.encode_passages`."""
 
     def encode_query(self, text: str) -> np.ndarray: ...
 

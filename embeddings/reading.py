@@ -85,6 +85,17 @@ class StoreReads:
                 raise IndexStoreError(f"no passage with vid {exc.args[0]} in "
                                       f"{self.root}") from None
 
+    def sentence_vectors(self, vids: Sequence[int]) -> dict[int, np.ndarray]:
+        """``{vid: (sentences, dim) float32}`` for the passages whose sentence vectors are
+        stored (an index built before they were, or an indexing run cut short, lacks some)."""
+        with self._db.lock, translated(self.root):
+            return db.sentence_vectors_of(self._db.conn, vids, self.dim)
+
+    def passages_without_sentence_vectors(self) -> list[int]:
+        """The vids of passages whose sentence vectors are not stored, in order."""
+        with self._db.lock, translated(self.root):
+            return db.vids_without_sentence_vectors(self._db.conn)
+
     def article(self, article_id: str) -> Article | None:
         with self._db.lock, translated(self.root):
             row = self._db.conn.execute(f"SELECT {db.ARTICLE_COLUMNS} FROM articles WHERE id = ?",

@@ -1,9 +1,11 @@
-"""An index on disk: a folder with ``manifest.json``, ``store.sqlite`` and ``faiss.index``.
+"""An index on disk: a folder with ``manifest.json``, ``store.sqlite`` and, for an IVF index,
+``faiss.index``.
 
-SQLite is the truth (articles, passages, sentence spans and vectors, each write one
-transaction); ``manifest.json`` and ``faiss.index`` are derived from it and rebuilt when
-missing, stale or damaged. One writer at a time (a lock on ``.write.lock``); readers keep working
-during a write and pick up its commits on their next search.
+SQLite is the truth (articles, passages, sentence spans, passage and sentence vectors, each
+write one transaction); ``manifest.json`` and ``faiss.index`` are derived from it and rebuilt
+when missing, stale or damaged (an exact index is built from SQLite on every open). One writer
+at a time (a lock on ``.write.lock``); readers keep working during a write and pick up its
+commits on their next search.
 
 :class:`IndexStore` puts together the parts: the connection (:mod:`embeddings.database`), the
 reads (:class:`~embeddings.reading.StoreReads`), the live faiss index
@@ -177,9 +179,11 @@ class IndexStore:
         """``with store.batch() as b: b.upsert(...); b.remove(...)``: one transaction."""
         return self._writer().batch()
 
-    def upsert(self, article: Article, passages: Sequence[Passage], vectors: np.ndarray) -> None:
-        """Store (or replace) one article with its passages and their vectors."""
-        self._writer().upsert(article, passages, vectors)
+    def upsert(self, article: Article, passages: Sequence[Passage], vectors: np.ndarray,
+               sentence_vectors: Sequence[np.ndarray] | None = None) -> None:
+        """Store (or replace) one article with its passages and their vectors (and, if given,
+        their sentences' vectors)."""
+        self._writer().upsert(article, passages, vectors, sentence_vectors)
 
     def remove(self, article_ids: Sequence[str]) -> int:
         """Remove articles and their passages; returns how many were stored."""
@@ -267,6 +271,14 @@ class IndexStore:
     def vectors(self, vids: Sequence[int]) -> np.ndarray:
         """float32 ``(len(vids), dim)``; :class:`IndexStoreError` if a vid is not stored."""
         return self.reads.vectors(vids)
+
+    def sentence_vectors(self, vids: Sequence[int]) -> dict[int, np.ndarray]:
+        """``{vid: (sentences, dim) float32}`` for those of ``vids`` with stored sentence
+        vectors (late-chunked at indexing time)."""
+        return self.reads.sentence_vectors(vids)
+
+    def passages_without_sentence_vectors(self) -> list[int]:
+        return self.reads.passages_without_sentence_vectors()
 
     def article(self, article_id: str) -> Article | None:
         return self.reads.article(article_id)

@@ -46,8 +46,11 @@ class Batch:
         self.removed_vids: list[int] = []
         self.changed = False
 
-    def upsert(self, article: Article, passages: Sequence[Passage], vectors: np.ndarray) -> None:
-        """Store ``article`` with its passages and their vectors, replacing any earlier version."""
+    def upsert(self, article: Article, passages: Sequence[Passage], vectors: np.ndarray,
+               sentence_vectors: Sequence[np.ndarray] | None = None) -> None:
+        """Store ``article`` with its passages and their vectors, replacing any earlier version.
+        ``sentence_vectors``: per passage, one vector per sentence (``p.sentences`` order);
+        without them the passages' sentences get theirs later (``qa.indexing``)."""
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.shape != (len(passages), self.dim):
             raise ValueError(f"expected {len(passages)} vectors of dimension {self.dim}, got "
@@ -71,14 +74,29 @@ class Batch:
             (vid,) = conn.execute(
                 'INSERT INTO passages(id, article_id, idx, start, "end", text, sentences, '
                 "generation) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING vid",
-                (p.id, p.article_id, p.index, p.start, p.end, p.text,
+                (p.id, p.article_id, p.index, p.start, p.end, "",  # text: the article's span
                  db.sentences_json(p.sentences), self.generation)).fetchone()
             vids.append(vid)
         conn.executemany("INSERT INTO vectors(vid, vector) VALUES (?, ?)",
                          [(v, db.to_blob(x)) for v, x in zip(vids, vectors, strict=True)])
+        if sentence_vectors is not None:
+            self.set_sentence_vectors(vids, passages, sentence_vectors)
         self.added_vids += vids
-        self.added_vectors.append(vectors)
+        self.added_vectors.append(db.from_blobs([db.to_blob(x) for x in vectors], self.dim))
         self.changed = True
+
+    def set_sentence_vectors(self, vids: Sequence[int], passages: Sequence[Passage],
+                             vectors: Sequence[np.ndarray]) -> None:
+        """Store the sentence vectors of stored passages (``vids``), one per sentence each."""
+        rows = []
+        for vid, p, v in zip(vids, passages, vectors, strict=True):
+            if len(v) != len(p.sentences):
+                raise ValueError(f"passage {p.id}: {len(v)} sentence vectors for "
+                                 f"{len(p.sentences)} sentences")
+            rows.append((int(vid), db.quantize(np.asarray(v, np.float32).reshape(-1, self.dim))))
+        self._conn.executemany("INSERT OR REPLACE INTO sentence_vectors(vid, vectors) "
+                               "VALUES (?, ?)", rows)
+        self.changed = self.changed or bool(rows)
 
     def update_metadata(self, article: Article) -> None:
         """Refresh an unchanged article's path and metadata (no re-embedding)."""
@@ -159,9 +177,10 @@ class StoreWriter:
             self._live.apply(batch.generation, batch.removed_vids, batch.added_vids, vectors)
         self.write_manifest()
 
-    def upsert(self, article: Article, passages: Sequence[Passage], vectors: np.ndarray) -> None:
+    def upsert(self, article: Article, passages: Sequence[Passage], vectors: np.ndarray,
+               sentence_vectors: Sequence[np.ndarray] | None = None) -> None:
         with self.batch() as b:
-            b.upsert(article, passages, vectors)
+            b.upsert(article, passages, vectors, sentence_vectors)
 
     def remove(self, article_ids: Sequence[str]) -> int:
         with self.batch() as b:

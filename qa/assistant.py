@@ -114,7 +114,7 @@ class Assistant:
     def sentence_vectors(self) -> SentenceVectors:
         with self._lock:
             if self._sentences is None:
-                self._sentences = SentenceVectors(self.encoder, self.store.path)
+                self._sentences = SentenceVectors(self.encoder, store=self.store)
             return self._sentences
 
     def warm_up(self) -> None:
@@ -124,7 +124,9 @@ class Assistant:
         encoder.warm_up()
         encoder.encode_query("warm up")
         if self.store.manifest.passages <= WARM_FILL:
-            self.sentence_vectors.fill(self.store.iter_passages())
+            missing = self.store.passages_without_sentence_vectors()
+            if missing:  # an index from format 1: embed their sentences alone, in memory
+                self.sentence_vectors.fill(self.store.passages(missing))
 
     def _fresh(self) -> None:
         """Pick up writes made to the index since it was opened."""
@@ -210,7 +212,7 @@ class Assistant:
     def score(self, q: Question, qvec: np.ndarray, cands: list[Candidate]) -> Scoring:
         """The scored sentences of ``cands``, the confidence and the decision to answer
         (:func:`qa.engine.answering.score` with this index's idf and sentence vectors)."""
-        return answering.score(q, qvec, cands, self.lexical.idf, self.sentence_vectors.get)
+        return answering.score(q, qvec, cands, self.lexical.idf, self.sentence_vectors.of)
 
     def reply(self, text: str, q: Question, scoring: Scoring, cands: list[Candidate]) -> Answer:
         """The answer as the user sees it: the chosen sentences cited, or a refusal."""

@@ -6,6 +6,7 @@ import os
 import shutil
 import sqlite3
 
+import numpy as np
 import pytest
 
 from corpus import sample_path
@@ -121,19 +122,78 @@ def test_a_named_location_without_an_index_is_an_error_not_samples(tmp_path, mon
 
 
 def test_sentences_and_bm25_are_ready_before_the_first_question(built, encoder):
-    """Indexing embeds every sentence answers are picked from and saves the BM25 index, so a
-    question never waits for them."""
+    """Indexing stores the vectors of every sentence answers are picked from (taken from the
+    passage's own forward pass) and saves the BM25 index, so a question never waits for them."""
     from qa.engine.lexical import FOLDER, FORMAT, LexicalIndex
-    from qa.engine.sentence_vectors import FILE, SentenceVectors
 
     root, _ = built
+    assert not (root / "index" / "sentences.sqlite").exists()
     with IndexStore.open(root / "index") as store:
-        sentences = {p.text[s.start - p.start:s.end - p.start]
-                     for p in store.iter_passages() for s in p.sentences}
-        db = sqlite3.connect(root / "index" / FILE)
-        stored = {k for (k,) in db.execute("SELECT key FROM vec")}
-        db.close()
-        assert {SentenceVectors.key(t) for t in sentences} <= stored
-        assert SentenceVectors(encoder, store.path).fill(store.iter_passages()) == 0
+        passages = list(store.iter_passages())
+        stored = store.sentence_vectors([p.vid for p in passages])
+        assert all(stored[p.vid].shape == (len(p.sentences), 384) for p in passages)
+        assert store.passages_without_sentence_vectors() == []
+        norms = np.linalg.norm(np.concatenate(list(stored.values())), axis=1)
+        assert np.allclose(norms, 1.0, atol=1e-4)
+        p = max(passages, key=lambda p: len(p.sentences))
+        alone = encoder.encode([p.text[s.start - p.start:s.end - p.start] for s in p.sentences])
+        assert (stored[p.vid] * alone).sum(axis=1).min() > 0.5  # same sentences, in context
         key = {"format": FORMAT, "generation": int(store.manifest.generation)}
         assert LexicalIndex._load(root / "index" / FOLDER, key) is not None
+
+
+def test_missing_sentence_vectors_are_filled_by_the_next_run(built, tmp_path, encoder):
+    """An index whose sentence vectors are partly missing (a format-1 index being filled in,
+    killed midway) answers meanwhile (sentences embedded alone), and the next run fills them
+    in without re-embedding the passages' vectors."""
+    from qa.assistant import Assistant
+
+    root, _ = built
+    shutil.copytree(root / "index", tmp_path / "index")
+    conn = sqlite3.connect(tmp_path / "index" / "store.sqlite")
+    conn.execute("DELETE FROM sentence_vectors WHERE vid % 2 = 0")
+    conn.commit()
+    conn.close()
+    with Assistant(IndexStore.open(tmp_path / "index"), encoder=encoder) as a:
+        assert a.ask("How many Turkish soldiers were killed in Idlib?").found
+    again = index_paths([root / "articles"], tmp_path / "index", encoder=encoder)
+    assert (again.added, again.updated, again.passages) == (0, 0, 0)
+    with IndexStore.open(tmp_path / "index") as store:
+        assert store.passages_without_sentence_vectors() == []
+
+
+def test_format_1_index_opens_and_is_migrated_in_place(built, tmp_path, encoder):
+    """An index written by the previous version (float32 vectors, no sentence vectors, passage
+    texts stored, schema version 1) answers read-only as it is, and is migrated in place (one
+    transaction) when opened for writing; that run adds the sentence vectors."""
+    from embeddings import database as edb
+    from embeddings.models import FORMAT_VERSION
+    from qa.assistant import Assistant
+
+    root, _ = built
+    shutil.copytree(root / "index", tmp_path / "index")
+    conn = sqlite3.connect(tmp_path / "index" / "store.sqlite")
+    rows = conn.execute("SELECT vid, vector FROM vectors").fetchall()
+    conn.executemany("UPDATE vectors SET vector = ? WHERE vid = ?",
+                     [(edb.from_blobs([b], 384)[0].astype("<f4").tobytes(), v) for v, b in rows])
+    conn.execute("UPDATE passages SET text = (SELECT substr(a.text, passages.start + 1, "
+                 "passages.\"end\" - passages.start) FROM articles a "
+                 "WHERE a.id = passages.article_id)")
+    conn.execute("DROP TABLE sentence_vectors")
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'format_version'")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    (tmp_path / "index" / "sentences.sqlite").write_bytes(b"")
+    with Assistant(IndexStore.open(tmp_path / "index"), encoder=encoder) as a:
+        assert a.ask("How many Turkish soldiers were killed in Idlib?").found
+    again = index_paths([root / "articles"], tmp_path / "index", encoder=encoder)
+    assert again.passages == 0
+    assert not (tmp_path / "index" / "sentences.sqlite").exists()
+    with IndexStore.open(tmp_path / "index") as store:
+        assert store.manifest.format_version == FORMAT_VERSION
+        assert store.passages_without_sentence_vectors() == []
+        conn = sqlite3.connect(tmp_path / "index" / "store.sqlite")
+        assert {len(b) for (b,) in conn.execute("SELECT vector FROM vectors")} == {384 + 4}
+        assert {t for (t,) in conn.execute("SELECT text FROM passages")} == {""}
+        conn.close()

@@ -1,6 +1,7 @@
 """``qa index`` killed with SIGKILL at seeded random points (while the model loads, while
-passages are embedded, while sentences are), then run again to the end: the index holds exactly
-what a clean build holds, stays consistent, and answers.
+passages and their sentences are embedded, while answers are prepared: what used to be the
+sentence phase, now BM25 and any sentence vectors a format-1 index lacks), then run again to the
+end: the index holds exactly what a clean build holds, stays consistent, and answers.
 
 (tests/test_cli_index.py kills a run once after its first commit and interrupts one with Ctrl-C;
 this test spreads kills over both phases, and compares against a clean build.)
@@ -67,11 +68,11 @@ def passages_committed(index: Path) -> Callable[[], bool]:
     return lambda: scalar(database, "SELECT count(*) FROM passages") > before
 
 
-def sentences_embedding(index: Path) -> Callable[[], bool]:
-    """True once the run has stored sentence vectors beyond those there when it started."""
-    database = IndexLayout(index).sentences
-    before = scalar(database, "SELECT count(*) FROM vec")
-    return lambda: scalar(database, "SELECT count(*) FROM vec") > before
+def preparing_answers(index: Path) -> Callable[[], bool]:
+    """True once every file is stamped: the passages (with their sentence vectors) are all
+    committed and the run prepares answers."""
+    database = IndexLayout(index).database
+    return lambda: scalar(database, "SELECT count(*) FROM files") >= ARTICLES
 
 
 def started(index: Path) -> Callable[[], bool]:
@@ -100,13 +101,17 @@ def kill_when(cmd: list[str], ready: Callable[[], bool], delay: float) -> int | 
 
 
 def consistent(index: Path) -> tuple[int, int]:
-    """No passage without its vector or article, no vector without its passage; the faiss
-    index holds every vector. Returns (articles, passages)."""
+    """No passage without its vector, sentence vectors or article, no vector without its
+    passage; the faiss index holds every vector. Returns (articles, passages)."""
     conn = sqlite3.connect(IndexLayout(index).database)
     try:
         for sql in ("SELECT count(*) FROM passages LEFT JOIN vectors USING (vid) "
                     "WHERE vectors.vid IS NULL",
                     "SELECT count(*) FROM vectors LEFT JOIN passages USING (vid) "
+                    "WHERE passages.vid IS NULL",
+                    "SELECT count(*) FROM passages LEFT JOIN sentence_vectors USING (vid) "
+                    "WHERE sentence_vectors.vid IS NULL",
+                    "SELECT count(*) FROM sentence_vectors LEFT JOIN passages USING (vid) "
                     "WHERE passages.vid IS NULL",
                     "SELECT count(*) FROM passages p LEFT JOIN articles a ON a.id = p.article_id "
                     "WHERE a.id IS NULL"):
@@ -123,7 +128,6 @@ def consistent(index: Path) -> tuple[int, int]:
                     "checkout, or $QA_DATASETS)")
 def test_killed_anywhere_then_rerun_equals_a_clean_build(tmp_path):
     from embeddings import load_encoder
-    from qa.engine.sentence_vectors import SentenceVectors
     from qa.indexing import index_paths
 
     rng = random.Random(SEED)
@@ -132,8 +136,9 @@ def test_killed_anywhere_then_rerun_equals_a_clean_build(tmp_path):
     cmd = [sys.executable, "-m", "qa", "index", str(articles), "--index", str(index), "--quiet"]
 
     # Four kills, in seeded random order after the first: at a random moment of startup (the
-    # model loading, the index being created), in the passage phase, and in the sentence phase.
-    phases = [started, passages_committed, sentences_embedding, passages_committed]
+    # model loading, the index being created), in the passage phase, and while answers are
+    # prepared.
+    phases = [started, passages_committed, preparing_answers, passages_committed]
     phases[1:] = rng.sample(phases[1:], len(phases) - 1)
     finished_early = []
     for phase in phases:
@@ -157,8 +162,11 @@ def test_killed_anywhere_then_rerun_equals_a_clean_build(tmp_path):
     clean = index_paths([articles], tmp_path / "clean", encoder=encoder, prepare=False)
     assert clean.added == ARTICLES
     assert consistent(index) == (ARTICLES, clean.passages)
-    with IndexStore.open(index) as store:  # every sentence is embedded, none missing
-        assert SentenceVectors(encoder, store.path).fill(store.iter_passages()) == 0
+    with IndexStore.open(index) as store:  # every sentence has its vector, none missing
+        assert store.passages_without_sentence_vectors() == []
+        vids = [p.vid for p in store.iter_passages()]
+        assert sum(len(v) for v in store.sentence_vectors(vids).values()) == sum(
+            len(p.sentences) for p in store.iter_passages())
 
     ask = subprocess.run([sys.executable, "-m", "qa", "ask", "By how much did Time Warner's "
                           "quarterly profits jump?", "--index", str(index), "--json"],

@@ -61,8 +61,8 @@ def test_scores_are_the_exact_fused_and_reranked_scores(qa_assistant):
     for c, v in zip(cands, vecs):
         assert c.dense == pytest.approx(float(v @ qvec), abs=1e-5)
         p = c.passage
-        sentences = [p.text[s.start - p.start:s.end - p.start] for s in p.sentences]
-        stored = qa_assistant.sentence_vectors.get(sentences)
+        stored = qa_assistant.store.sentence_vectors([p.vid])[p.vid]  # late-chunked, indexed
+        assert stored.shape == (len(p.sentences), len(qvec))
         assert c.sentence == pytest.approx(max(float(x @ qvec) for x in stored), abs=1e-5)
         parts = (c.dense, c.lexical, c.sentence, c.coverage)
         expected = sum(w * x for w, x in zip(RERANK_WEIGHTS, parts)) / sum(RERANK_WEIGHTS)

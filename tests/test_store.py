@@ -85,7 +85,7 @@ def test_persisted_and_reopened(store, samples, tmp_path):
     assert '"generation": 5' in manifest and '"model": "test-model"' in manifest
     with IndexStore.open(tmp_path / "idx") as again:
         assert again.search(vec, 1)[1][0, 0] == 1
-        assert fx.read_header(tmp_path / "idx" / "faiss.index")["generation"] == 5
+        assert not (tmp_path / "idx" / "faiss.index").exists()  # exact: SQLite is the one copy
         with pytest.raises(IndexStoreError, match="read-only"):
             again.remove(["x"])
 
@@ -155,9 +155,12 @@ def test_one_writer_at_a_time(store):
         assert second.writable and time.monotonic() - started >= 0.4
 
 
-def test_missing_truncated_or_stale_faiss_file_heals(store, samples, caplog):
+def test_missing_truncated_or_stale_faiss_file_heals(store, samples, caplog, monkeypatch):
+    """An IVF index keeps ``faiss.index``; a stale, truncated or missing one heals from SQLite."""
+    monkeypatch.setattr(fx, "choose_type", lambda n, current=None: current or fx.FLAT)
     path = store.path
     vec = store.vectors([2])
+    store.rebuild_faiss("IVF4,SQ8")
     store.close()
     old = (path / "faiss.index").read_bytes()
     with IndexStore.open(path, writable=True) as s:  # three more commits after `old`
@@ -179,7 +182,24 @@ def test_missing_truncated_or_stale_faiss_file_heals(store, samples, caplog):
     assert fx.read_header(path / "faiss.index")["generation"] == 8  # the reader saved it
     (path / "faiss.index").unlink()
     with IndexStore.open(path) as s:
-        assert s.faiss_ntotal == consistent(path)[1]
+        assert s.faiss_ntotal == consistent(path)[1] and s.index_type == "IVF4,SQ8"
+
+
+def test_an_exact_index_keeps_no_faiss_file(store, caplog):
+    """Below APPROX_FROM the vectors in SQLite are the one copy: the exact index is built from
+    them on opening; a faiss.index an older version left (even a damaged one) is ignored by
+    readers and removed by the next writer."""
+    path = store.path
+    vec = store.vectors([2])
+    store.close()
+    assert not (path / "faiss.index").exists()
+    (path / "faiss.index").write_bytes(fx.MAGIC + b"\x00" * 40)
+    with caplog.at_level(logging.WARNING), IndexStore.open(path) as s:
+        assert s.search(vec, 1)[1][0, 0] == 2 and s.faiss_ntotal == s.manifest.passages
+    assert "rebuilding" not in caplog.text and (path / "faiss.index").exists()
+    with IndexStore.open(path, writable=True) as s:
+        assert s.search(vec, 1)[1][0, 0] == 2
+    assert not (path / "faiss.index").exists()
 
 
 def test_not_an_index_and_model_mismatch(tmp_path, store):

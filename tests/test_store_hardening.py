@@ -62,6 +62,17 @@ def every_read(store: IndexStore) -> None:
 
 
 # -- faiss.index: malformed headers are rebuilt like truncated files ------------------------------
+# Only a trained (IVF) index keeps faiss.index (an exact one is built from SQLite on opening):
+# these tests make the copied index IVF, and keep it so while they run.
+@pytest.fixture
+def ivf(index, monkeypatch) -> Path:
+    monkeypatch.setattr(fx, "choose_type", lambda n, current=None: current or fx.FLAT)
+    with IndexStore.open(index, writable=True) as store:
+        store.rebuild_faiss("IVF4,SQ8")
+    assert fx.read_header(IndexLayout(index).faiss)["index_type"] == "IVF4,SQ8"
+    return index
+
+
 @pytest.mark.parametrize("header", [
     b"[]", b'"text"', b"null", b"{}",
     json.dumps({"generation": "5", "index_type": fx.FLAT, "ntotal": 1, "payload_bytes": 1,
@@ -71,7 +82,8 @@ def every_read(store: IndexStore) -> None:
     json.dumps({"generation": 1, "index_type": 7, "ntotal": 1, "payload_bytes": 1,
                 "crc32": 1}).encode(),
 ])
-def test_a_malformed_faiss_header_is_rebuilt(index, header, caplog):
+def test_a_malformed_faiss_header_is_rebuilt(ivf, header, caplog):
+    index = ivf
     faiss_file = IndexLayout(index).faiss
     faiss_file.write_bytes(fx.MAGIC + struct.pack("<I", len(header)) + header)
     with pytest.raises(fx.IndexFileError, match="malformed|unreadable"):
@@ -85,7 +97,8 @@ def test_a_malformed_faiss_header_is_rebuilt(index, header, caplog):
     assert fx.load(faiss_file).index.ntotal == passages  # the reader saved it
 
 
-def test_a_faiss_file_whose_count_disagrees_is_rebuilt(index):
+def test_a_faiss_file_whose_count_disagrees_is_rebuilt(ivf):
+    index = ivf
     faiss_file = IndexLayout(index).faiss
     data = faiss_file.read_bytes()
     (size,) = struct.unpack("<I", data[8:12])

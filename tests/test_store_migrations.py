@@ -147,3 +147,43 @@ def test_a_failing_step_rolls_back_every_step(old_index, monkeypatch):
     monkeypatch.setattr(migrations, "SCHEMA_VERSION", n)
     with IndexStore.open(old_index, writable=True) as store:  # the lock was released
         answers(store)
+
+
+def test_format_1_is_migrated_to_format_2_in_place(old_index):
+    """Step 2: the float32 vectors become int8 with a scale, passage texts that repeat their
+    article's span are read from the article, the obsolete sentences.sqlite goes; the passages
+    then lack sentence vectors until the next `qa index` adds them."""
+    (old_index / "sentences.sqlite").write_bytes(b"old cache")
+    with IndexStore.open(old_index) as store:  # read-only: format 1 as it is
+        assert store.passages_without_sentence_vectors() == [1, 2]
+        assert store.sentence_vectors([1, 2]) == {}
+    with IndexStore.open(old_index, writable=True) as store:
+        answers(store)
+        assert store.manifest.format_version == 2
+        assert store.passages_without_sentence_vectors() == [1, 2]
+        with store.batch() as b:
+            b.set_sentence_vectors([1], store.passages([1]), [VECTORS[:1]])
+        assert np.allclose(store.sentence_vectors([1, 2])[1], VECTORS[:1])
+        assert store.passages_without_sentence_vectors() == [2]
+    assert not (old_index / "sentences.sqlite").exists()
+    conn = sqlite3.connect(old_index / "store.sqlite")
+    assert {len(b) for (b,) in conn.execute("SELECT vector FROM vectors")} == {DIM + 4}
+    assert {t for (t,) in conn.execute("SELECT text FROM passages")} == {""}
+    conn.close()
+
+
+def test_a_migration_killed_midway_leaves_format_1(old_index, monkeypatch):
+    """The vectors are converted inside the migration's one transaction: a failure after
+    the conversion (standing in for a kill) leaves every float32 vector as it was."""
+    n = len(migrations.MIGRATIONS)
+    bad = Migration(n + 1, "broken", "ALTER TABLE nowhere ADD COLUMN y TEXT;")
+    monkeypatch.setattr(migrations, "MIGRATIONS", (*migrations.MIGRATIONS, bad))
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", bad.version)
+    with pytest.raises(IndexStoreError, match="cannot upgrade"):
+        IndexStore.open(old_index, writable=True)
+    conn = sqlite3.connect(old_index / "store.sqlite")
+    assert {len(b) for (b,) in conn.execute("SELECT vector FROM vectors")} == {4 * DIM}
+    assert conn.execute("SELECT value FROM meta WHERE key = 'format_version'").fetchone() == ("1",)
+    conn.close()
+    with IndexStore.open(old_index) as store:
+        answers(store)

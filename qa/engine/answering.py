@@ -28,7 +28,8 @@ SHORT_WORDS = 6       # sentences with fewer words are usually headlines or capt
 
 Vector = np.ndarray
 Idf = Callable[[str], float]
-Embed = Callable[[Sequence[str]], np.ndarray]  # texts -> their unit vectors, one row each
+# sentences -> their unit vectors, one row each (SentenceVectors.of)
+Embed = Callable[[Sequence["Sentence"]], np.ndarray]
 
 
 class Features(NamedTuple):
@@ -122,7 +123,7 @@ def score(question: Question, qvec: Vector | None, cands: list[Candidate], idf: 
     confidence, threshold. ``embed``: sentence vectors (None: no dense feature). The assistant
     and the benchmarks both call this, so what is measured is what answers."""
     sentences = candidate_sentences(cands)
-    vectors = embed([s.text for s in sentences]) if sentences and embed is not None else None
+    vectors = embed(sentences) if sentences and embed is not None else None
     featurize(question, qvec, sentences, cands, idf, vectors)
     ranked = rank(sentences)
     return Scoring(ranked, confidence_features(ranked, cands), confidence(ranked, cands))

@@ -196,16 +196,17 @@ class Retriever:
 
     def _rerank(self, cands: list[Candidate], qvec: np.ndarray, query_terms: list[str]) -> None:
         top = cands[: self.rerank]
-        texts, owner = [], []
+        texts, owner, refs = [], [], []
         for i, c in enumerate(top):
             p = c.passage
             for s in p.sentences:
                 texts.append(p.text[s.start - p.start:s.end - p.start])
                 owner.append(i)
+                refs.append(_SentenceRef(p, s.start, s.end, texts[-1]))
         sv = self.sentence_vectors
         if not texts or sv is None:
             return
-        cos = sv.get(texts) @ qvec
+        cos = sv.of(refs) @ qvec
         idf = {t: self.lexical.idf(t) for t in set(query_terms)}
         total = sum(idf.values()) or 1.0
         for text, i, s in zip(texts, owner, cos):
@@ -219,6 +220,16 @@ class Retriever:
                 wd + wl + ws + wc)
         top.sort(key=lambda c: -c.score)
         cands[: len(top)] = top
+
+
+@dataclass(frozen=True)
+class _SentenceRef:
+    """A sentence of a candidate passage (see :class:`SentenceRef`)."""
+
+    passage: StoredPassage
+    start: int
+    end: int
+    text: str
 
 
 def _same_text(p: StoredPassage, q: StoredPassage, cosine: float) -> bool:

@@ -1,5 +1,11 @@
-"""Embeddings of single sentences, computed on demand and kept in ``sentences.sqlite`` beside the
-index (keyed by the model's weights and the sentence text), so each sentence is embedded once."""
+"""Vectors of the sentences answers are picked from.
+
+An index holds them per passage (``store.sentence_vectors``; late chunking: taken from the
+passage's own forward pass while indexing). :meth:`SentenceVectors.of` reads them; a sentence
+of a passage without stored vectors (an index from format 1 not re-indexed yet) is embedded
+alone, on demand, and kept in memory (or in a ``sentences.sqlite`` when a ``folder`` is given,
+as the benchmarks do).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -17,18 +23,38 @@ from embeddings.layout import SENTENCES
 from embeddings.models import StoredPassage
 
 if TYPE_CHECKING:
-    from embeddings.protocols import TextEncoder
+    from embeddings.protocols import PassageStore, TextEncoder
 
 log = logging.getLogger(__name__)
 
 FILE = SENTENCES
+CACHED_PASSAGES = 50_000  # passages whose sentence vectors are kept in memory at most
+
+
+class SentenceRef(Protocol):
+    """A sentence of a stored passage: ``start``/``end`` are offsets into its article."""
+
+    @property
+    def passage(self) -> StoredPassage: ...
+
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def end(self) -> int: ...
+
+    @property
+    def text(self) -> str: ...
 
 
 class SentenceVectors:
     """``get(texts)`` returns their vectors, embedding only the ones not seen before."""
 
-    def __init__(self, encoder: TextEncoder, folder: Path | None = None) -> None:
+    def __init__(self, encoder: TextEncoder, folder: Path | None = None,
+                 store: PassageStore | None = None) -> None:
         self.encoder = encoder
+        self.store = store
+        self._by_vid: dict[int, np.ndarray] = {}  # vids are never reused: safe to keep
         self._mem: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
@@ -49,7 +75,43 @@ class SentenceVectors:
     def key(text: str) -> str:
         return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
+    def of(self, sentences: Sequence[SentenceRef]) -> np.ndarray:
+        """``(len(sentences), dim)`` vectors, each from its own passage's stored sentence
+        vectors; those of a passage without any are embedded alone (:meth:`get`)."""
+        if not len(sentences):
+            return np.zeros((0, self.encoder.dim), dtype=np.float32)
+        stored = self._stored({s.passage.vid for s in sentences})
+        out: list[np.ndarray | None] = []
+        alone: list[int] = []
+        for i, s in enumerate(sentences):
+            m = stored.get(s.passage.vid)
+            k = _position(s.passage, s.start, s.end) if m is not None else -1
+            if m is not None and 0 <= k < len(m):
+                out.append(m[k])
+            else:
+                out.append(None)
+                alone.append(i)
+        if alone:
+            for i, v in zip(alone, self.get([sentences[i].text for i in alone]), strict=True):
+                out[i] = v
+        return np.stack([v for v in out if v is not None]).astype(np.float32, copy=False)
+
+    def _stored(self, vids: set[int]) -> dict[int, np.ndarray]:
+        if self.store is None:
+            return {}
+        with self._lock:
+            todo = [v for v in vids if v not in self._by_vid]
+        if todo:
+            found = self.store.sentence_vectors(sorted(todo))
+            with self._lock:
+                if len(self._by_vid) > CACHED_PASSAGES:
+                    self._by_vid.clear()
+                self._by_vid.update(found)
+        with self._lock:
+            return {v: self._by_vid[v] for v in vids if v in self._by_vid}
+
     def get(self, texts: Sequence[str]) -> np.ndarray:
+        """Sentences embedded alone (for passages without stored sentence vectors)."""
         keys = [self.key(t) for t in texts]
         with self._lock:
             self._load([k for k in keys if k not in self._mem])
@@ -124,3 +186,11 @@ class SentenceVectors:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+def _position(passage: StoredPassage, start: int, end: int) -> int:
+    """The index of the sentence ``start``-``end`` among ``passage``'s, or -1."""
+    for k, s in enumerate(passage.sentences):
+        if s.start == start and s.end == end:
+            return k
+    return -1

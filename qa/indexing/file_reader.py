@@ -8,7 +8,7 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,8 +43,14 @@ class Item:
     def texts(self) -> list[str]:
         return []
 
-    def write(self, batch: WriteBatch, vectors: np.ndarray) -> None:
-        """Add this item to the open transaction ``batch``; ``vectors``: one per passage."""
+    def spans(self) -> list[list[tuple[int, int]]]:
+        """Per passage to embed, its sentences as ``(start, end)`` offsets into its text."""
+        return []
+
+    def write(self, batch: WriteBatch, vectors: np.ndarray,
+              sentences: Sequence[np.ndarray] = ()) -> None:
+        """Add this item to the open transaction ``batch``; ``vectors``: one per passage;
+        ``sentences``: per passage, one vector per sentence."""
 
     def tally(self, summary: IndexSummary) -> None:
         """Count this (committed) item in ``summary``."""
@@ -69,8 +75,13 @@ class Work(Item):
     def texts(self) -> list[str]:
         return [p.text for p in self.passages]
 
-    def write(self, batch: WriteBatch, vectors: np.ndarray) -> None:
-        batch.upsert(self.article, self.passages, vectors)
+    def spans(self) -> list[list[tuple[int, int]]]:
+        return [[(s.start - p.start, s.end - p.start) for s in p.sentences]
+                for p in self.passages]
+
+    def write(self, batch: WriteBatch, vectors: np.ndarray,
+              sentences: Sequence[np.ndarray] = ()) -> None:
+        batch.upsert(self.article, self.passages, vectors, list(sentences))
 
     def tally(self, summary: IndexSummary) -> None:
         if self.replaces:
@@ -91,7 +102,8 @@ class Unchanged(Item):
     def articles(self) -> int:
         return self.count
 
-    def write(self, batch: WriteBatch, vectors: np.ndarray) -> None:
+    def write(self, batch: WriteBatch, vectors: np.ndarray,
+              sentences: Sequence[np.ndarray] = ()) -> None:
         for article in self.moved:
             batch.update_metadata(article)
 
@@ -114,7 +126,8 @@ class FileDone(Item):
     mtime_ns: int
     recipe: str
 
-    def write(self, batch: WriteBatch, vectors: np.ndarray) -> None:
+    def write(self, batch: WriteBatch, vectors: np.ndarray,
+              sentences: Sequence[np.ndarray] = ()) -> None:
         batch.touch_file(self.path, self.size, self.mtime_ns, self.recipe)
 
 

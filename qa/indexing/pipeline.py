@@ -16,7 +16,7 @@ from pathlib import Path
 from corpus import DEFAULT_MAX_ARTICLE_BYTES, CorpusError, iter_files
 from corpus.loading import SUFFIXES
 from embeddings import IndexLayout, IndexStore, PassageStore, TextEncoder
-from qa.indexing.run import IndexRun
+from qa.indexing.run import ENCODE_CHUNK, IndexRun
 from qa.indexing.summary import IndexingInterrupted, IndexSummary, Progress
 
 
@@ -35,9 +35,10 @@ def index_paths(
 ) -> IndexSummary:
     """Add the articles under ``paths`` to the index in ``store_dir`` (created if need be).
 
-    ``prepare`` also embeds the new sentences and saves BM25 (:func:`prepare_answers`), so no
-    question waits for them. ``store_dir`` may be a store already open for writing (left open).
-    An article of more than ``max_article_bytes`` of text is skipped with a warning. Raises
+    ``prepare`` also gives sentence vectors to passages that lack them (an index from format 1)
+    and saves BM25 (:func:`prepare_answers`), so no question waits for them. ``store_dir`` may
+    be a store already open for writing (left open). An article of more than
+    ``max_article_bytes`` of text is skipped with a warning. Raises
     ``CorpusError`` for a missing path or no readable articles, ``IndexStoreError`` for index
     problems.
     """
@@ -74,22 +75,24 @@ def index_paths(
 
 def prepare_answers(store: PassageStore, encoder: TextEncoder,
                     progress: Callable[[Progress], None] | None = None) -> int:
-    """Embed the single sentences answers are picked from, and build the BM25 index, now rather
-    than on the first question. Only sentences not embedded before are. Returns how many."""
+    """Give every passage its sentence vectors (those of an index from format 1 lack them;
+    passages indexed now got theirs with their own vectors) and build the BM25 index, now
+    rather than on the first question. Returns how many sentences were embedded."""
     from qa.engine.lexical import LexicalIndex
-    from qa.engine.sentence_vectors import SentenceVectors
 
     done, t0 = 0, time.perf_counter()
-
-    def report(n: int) -> None:
-        nonlocal done
-        done += n
+    todo = store.passages_without_sentence_vectors()
+    for i in range(0, len(todo), ENCODE_CHUNK):
+        passages = store.passages(todo[i:i + ENCODE_CHUNK])
+        spans = [[(s.start - p.start, s.end - p.start) for s in p.sentences] for p in passages]
+        _, sentences = encoder.encode_passages([p.text for p in passages], spans)
+        with store.batch() as batch:  # each chunk committed: a kill loses at most one
+            batch.set_sentence_vectors([p.vid for p in passages], passages, sentences)
+        done += sum(len(s) for s in spans)
         if progress:
             progress(Progress(done, None, 0, time.perf_counter() - t0, phase="sentences"))
-
-    embedded = SentenceVectors(encoder, store.path).fill(store.iter_passages(), progress=report)
     LexicalIndex.for_store(store)
-    return embedded
+    return done
 
 
 def _root(path: str | Path) -> Path:

@@ -1,6 +1,7 @@
 """One indexing run, a step at a time: the reader thread queues items (articles to embed,
 unchanged articles, file stamps); this thread gathers them into batches, embeds a batch's
-passages in one ``encode`` call and writes the batch in one transaction, in reading order.
+passages in one ``encode_passages`` call (passage vectors and, from the same forward pass, their
+sentences' vectors) and writes the batch in one transaction, in reading order.
 
 Crash safety rests on that order: a file's stamp is committed only with (or after) its last
 article, so a killed run redoes at most the batch in flight and re-reads only unfinished files.
@@ -123,24 +124,29 @@ class IndexRun:
 
     def _commit(self, items: list[Item]) -> None:
         """Embed the items' passages, write the items in one transaction, then count them."""
-        vectors = self._encode([text for item in items for text in item.texts()])
+        vectors, sentences = self._encode([text for item in items for text in item.texts()],
+                                          [s for item in items for s in item.spans()])
         offset = 0
         with self.store.batch() as batch:
             for item in items:
-                item.write(batch, vectors[offset:offset + item.embeds])
-                offset += item.embeds
+                end = offset + item.embeds
+                item.write(batch, vectors[offset:end], sentences[offset:end])
+                offset = end
         for item in items:
             item.tally(self.summary)
             self.articles_done += item.articles
         self.reader.consumed(offset)
 
-    def _encode(self, texts: list[str]) -> np.ndarray:
+    def _encode(self, texts: list[str], spans: list[list[tuple[int, int]]]
+                ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The passages' vectors and their sentences' (one forward pass: late chunking)."""
         if not texts:
-            return _NO_VECTORS
+            return _NO_VECTORS, []
         if self.encoding_since is None:
             self.encoder.warm_up()  # the rate shown leaves out loading the model
             self.encoding_since = time.perf_counter()
-        return self.encoder.encode(texts, batch_size=self.batch_size, progress=self._report)
+        return self.encoder.encode_passages(texts, spans, batch_size=self.batch_size,
+                                            progress=self._report)
 
     def _report(self, embedded: int = 0) -> None:
         """Count ``embedded`` passages and tell ``progress``; raise ``_Stop`` after Ctrl-C."""
