@@ -170,8 +170,9 @@ class Encoder:
             return np.empty((0, runtime.dim), np.float32), []
         if not isinstance(runtime, TokenBackend) or not self.late_chunking:
             return self._encode_alone(texts, spans, batch_size, progress)
-        first: dict[str, int] = {}
-        twin = [first.setdefault(t, i) for i, t in enumerate(texts)]
+        first: dict[tuple[str, tuple[tuple[int, int], ...]], int] = {}
+        twin = [first.setdefault((t, tuple((a, b) for a, b in sp)), i)
+                for i, (t, sp) in enumerate(zip(texts, spans, strict=True))]
         unique = [i for i, j in enumerate(twin) if i == j]
         out = np.zeros((len(texts), runtime.dim), dtype=np.float32)
         sents: list[np.ndarray] = [np.empty((0, runtime.dim), np.float32)] * len(texts)

@@ -23,6 +23,10 @@ from embeddings.models import Manifest, StoredPassage
 class WriteBatch(Protocol):
     """The changes of one transaction (``with store.batch() as b``)."""
 
+    @property
+    def added_vids(self) -> list[int]:
+        """The vids of the passages upserted so far in this batch, in order."""
+
     def upsert(self, article: Article, passages: Sequence[Passage], vectors: np.ndarray,
                sentence_vectors: Sequence[np.ndarray] | None = None) -> None: ...
 

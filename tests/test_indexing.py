@@ -197,3 +197,42 @@ def test_format_1_index_opens_and_is_migrated_in_place(built, tmp_path, encoder)
         assert {len(b) for (b,) in conn.execute("SELECT vector FROM vectors")} == {384 + 4}
         assert {t for (t,) in conn.execute("SELECT text FROM passages")} == {""}
         conn.close()
+
+
+@pytest.mark.parametrize("chunk", [256, 1])  # in one encoding chunk, or in later ones
+def test_a_passage_repeated_across_articles_is_encoded_once(tmp_path, encoder, monkeypatch,
+                                                            chunk):
+    """Wire copies: the same text under another outlet's name is stored twice, encoded once."""
+    import qa.indexing.run
+
+    monkeypatch.setattr(qa.indexing.run, "ENCODE_CHUNK", chunk)
+    src = next(iter(sorted(sample_path().iterdir())))
+    (tmp_path / "articles").mkdir()
+    text = src.read_text(encoding="utf-8")
+    (tmp_path / "articles" / "a.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "articles" / "b.txt").write_text("Copied: " + text.split("\n", 1)[0] + "\n"
+                                                 + text.split("\n", 1)[1], encoding="utf-8")
+    encoded: list[str] = []
+    runtime = encoder._load()
+    real = runtime.embed_tokens
+
+    def counting(texts):
+        encoded.extend(texts)
+        return real(texts)
+
+    runtime.embed_tokens = counting
+    try:
+        summary = index_paths([tmp_path / "articles"], tmp_path / "index", encoder=encoder)
+    finally:
+        del runtime.embed_tokens
+    assert summary.added == 2
+    assert len(set(encoded)) == len(encoded) < summary.passages
+    with IndexStore.open(tmp_path / "index") as store:
+        by_text: dict[str, list[int]] = {}
+        for p in store.iter_passages():
+            by_text.setdefault(p.text, []).append(p.vid)
+        twins = [v for v in by_text.values() if len(v) == 2]
+        assert twins
+        a, b = store.vectors(twins[0])
+        assert float(a @ b) > 0.999
+        assert store.passages_without_sentence_vectors() == []

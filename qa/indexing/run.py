@@ -16,6 +16,7 @@ equal), so it was dropped.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 import signal
@@ -30,7 +31,7 @@ import numpy as np
 from corpus import DEFAULT_MAX_ARTICLE_BYTES, CorpusError, chunk_article
 from corpus.chunking import DEFAULT_MAX_TOKENS
 from corpus.models import Article, Passage
-from embeddings import PassageStore, TextEncoder
+from embeddings import IndexStoreError, PassageStore, TextEncoder
 from qa.indexing.file_reader import Done, Item, Reader
 from qa.indexing.summary import IndexingInterrupted, IndexSummary, Progress
 
@@ -80,6 +81,9 @@ class IndexRun:
         self.embedded = 0  # passages embedded so far
         self.articles_done = 0  # articles committed (added, updated or unchanged)
         self.encoding_since: float | None = None  # when the model was ready
+        # digest of a passage's text -> its vid, for passages this run stored: wire copies
+        # repeat whole paragraphs across outlets, read back rather than encoded again
+        self.seen: dict[bytes, int] = {}
 
     def run(self) -> IndexSummary:
         """Index everything, then prune if asked. Raises :class:`IndexingInterrupted` on
@@ -124,13 +128,16 @@ class IndexRun:
 
     def _commit(self, items: list[Item]) -> None:
         """Embed the items' passages, write the items in one transaction, then count them."""
-        vectors, sentences = self._encode([text for item in items for text in item.texts()],
-                                          [s for item in items for s in item.spans()])
+        texts = [text for item in items for text in item.texts()]
+        vectors, sentences = self._encode(texts, [s for item in items for s in item.spans()])
         offset = 0
         with self.store.batch() as batch:
             for item in items:
                 end = offset + item.embeds
                 item.write(batch, vectors[offset:end], sentences[offset:end])
+                if item.embeds:
+                    vids = batch.added_vids[-item.embeds:]
+                    self.seen.update(zip(map(_digest, texts[offset:end]), vids, strict=True))
                 offset = end
         for item in items:
             item.tally(self.summary)
@@ -145,8 +152,38 @@ class IndexRun:
         if self.encoding_since is None:
             self.encoder.warm_up()  # the rate shown leaves out loading the model
             self.encoding_since = time.perf_counter()
-        return self.encoder.encode_passages(texts, spans, batch_size=self.batch_size,
-                                            progress=self._report)
+        reuse = self._stored_twins(texts, spans)
+        todo = [i for i in range(len(texts)) if i not in reuse]
+        vectors = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
+        sentences: list[np.ndarray] = [_NO_VECTORS] * len(texts)
+        if todo:
+            new, new_sentences = self.encoder.encode_passages(
+                [texts[i] for i in todo], [spans[i] for i in todo], batch_size=self.batch_size,
+                progress=self._report)
+            vectors[todo] = new
+            for i, found in zip(todo, new_sentences, strict=True):
+                sentences[i] = found
+        for i, (vector, found) in reuse.items():
+            vectors[i], sentences[i] = vector, found
+        if reuse:
+            self._report(len(reuse))
+        return vectors, sentences
+
+    def _stored_twins(self, texts: list[str], spans: list[list[tuple[int, int]]]
+                      ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """``{i: (vector, sentence vectors)}`` for the texts whose exact text (and sentences)
+        this run stored already, read back from the store."""
+        wanted = {i: self.seen[d] for i, d in enumerate(map(_digest, texts)) if d in self.seen}
+        if not wanted:
+            return {}
+        vids = list(wanted.values())
+        try:
+            vectors = self.store.vectors(vids)
+            sentences = self.store.sentence_vectors(vids)
+        except IndexStoreError:  # removed since (a later version of its article): encode
+            return {}
+        return {i: (vectors[k], sentences[vid]) for k, (i, vid) in enumerate(wanted.items())
+                if vid in sentences and len(sentences[vid]) == len(spans[i])}
 
     def _report(self, embedded: int = 0) -> None:
         """Count ``embedded`` passages and tell ``progress``; raise ``_Stop`` after Ctrl-C."""
@@ -176,6 +213,10 @@ class IndexRun:
         self.stop.clear()
         if finished:
             self._commit(finished)
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).digest()
 
 
 def _recipe(encoder: TextEncoder, max_tokens: int, max_article_bytes: int) -> dict[str, object]:
