@@ -77,6 +77,9 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
                                    check_same_thread=False, isolation_level=None)
     else:
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        # vector BLOBs of 0.4-4 KB fill 16 KB pages better than the default 4 KB (a new file
+        # only: ignored once the database exists). SQuAD index: -10% on disk.
+        conn.execute("PRAGMA page_size=16384")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
