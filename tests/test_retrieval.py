@@ -8,7 +8,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from qa.engine.lexical import FOLDER, LexicalIndex
+from qa.engine.lexical import FOLDER, FORMAT, LexicalIndex
 from qa.engine.retrieval import Retriever
 
 pytestmark = pytest.mark.slow
@@ -131,3 +131,30 @@ def test_a_stale_bm25_index_is_rebuilt(qa_index, tmp_path, monkeypatch):
         index = LexicalIndex.for_store(store)
         assert built and index.n_docs == store.manifest.passages
         assert json.loads(key.read_text())["generation"] == store.manifest.generation
+
+
+@pytest.mark.parametrize(("name", "damage"), [
+    ("key.json", b"[]"),
+    ("key.json", b"{not json"),
+    ("df.json", b"[1, 2]"),
+    ("vids.npy", b"\x93NUMPY garbage"),
+    ("params.index.json", b"[]"),
+    ("vocab.index.json", b"\x00\x01"),
+    ("data.csc.index.npy", b""),
+])
+def test_a_damaged_bm25_file_is_rebuilt(qa_index, tmp_path, name, damage, caplog):
+    import shutil
+
+    from embeddings.store import IndexStore
+
+    copy = tmp_path / "index"
+    shutil.copytree(qa_index, copy)
+    (copy / FOLDER / name).write_bytes(damage)
+    with IndexStore.open(copy) as store:
+        index = LexicalIndex.for_store(store)
+        assert index.n_docs == store.manifest.passages
+        vids, scores = index.search("observation posts", 3)
+        assert len(vids) == 3 and all(v >= 0 for v in vids) and all(scores > 0)
+    with IndexStore.open(copy) as store:  # saved again, whole
+        assert LexicalIndex._load(copy / FOLDER, {"format": FORMAT,
+                                                  "generation": store.manifest.generation})

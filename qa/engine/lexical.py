@@ -100,18 +100,21 @@ class LexicalIndex:
 
     @classmethod
     def _load(cls, folder: Path, key: dict[str, int]) -> LexicalIndex | None:
+        # Derived data: anything malformed in it (not only a missing file) means "rebuild".
         try:
             saved = json.loads((folder / "key.json").read_text())
-            if {k: saved.get(k) for k in key} != key:
+            if not isinstance(saved, dict) or {k: saved.get(k) for k in key} != key:
                 return None
             bm25s = _bm25s()
             n_docs = int(saved["n_docs"])
             bm25 = bm25s.BM25.load(str(folder), show_progress=False) if n_docs else None
             vids = np.load(folder / "vids.npy", allow_pickle=False)
             df = json.loads((folder / "df.json").read_text())
-        except (OSError, ValueError, KeyError) as exc:
+            _check_loaded(bm25, vids, df, n_docs)
+        except Exception as exc:  # noqa: BLE001 - bm25s raises many kinds on a damaged folder
             if folder.exists():
-                log.info("rebuilding the BM25 index: %s", exc)
+                log.warning("the BM25 index in %s is damaged (%s: %s); rebuilding it", folder,
+                            type(exc).__name__, exc)
             return None
         return cls(bm25, vids, df, n_docs)
 
@@ -148,3 +151,14 @@ class LexicalIndex:
         top = np.argpartition(-s, k - 1)[:k]
         top = top[np.argsort(-s[top], kind="stable")]
         return self.vids[top], s[top]
+
+
+def _check_loaded(bm25: Any, vids: np.ndarray, df: Any, n_docs: int) -> None:
+    """ValueError unless the loaded parts agree with each other."""
+    if vids.ndim != 1 or len(vids) != n_docs or vids.dtype.kind not in "iu":
+        raise ValueError(f"vids.npy holds {vids.shape} {vids.dtype}, not {n_docs} passage ids")
+    if not isinstance(df, dict) or not all(isinstance(v, int) for v in df.values()):
+        raise ValueError("df.json is not a map of term counts")
+    if bm25 is not None and int(bm25.scores["num_docs"]) != n_docs:
+        raise ValueError(f"the saved BM25 matrix has {bm25.scores['num_docs']} documents, "
+                         f"not {n_docs}")
