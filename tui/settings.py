@@ -5,11 +5,11 @@ cannot be read or parsed is ignored with a one-line notice and rewritten on the 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from embeddings import atomic_write
 
 APP_NAME = "newsqa"
 FILE_NAME = "settings.json"
@@ -63,24 +63,10 @@ def save(settings: Settings, **changes: Any) -> str | None:
     a one-line message if it could not be written, else None. Never raises."""
     settings.values.update(changes)
     path = settings.path
-    tmp: str | None = None
+    text = json.dumps(settings.values, indent=2, sort_keys=True) + "\n"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(settings.values, out, indent=2, sort_keys=True)
-            out.write("\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-        tmp = None
+        atomic_write(path, [text.encode("utf-8")])
     except OSError as exc:
         return f"could not save the settings to {path}: {exc.strerror or exc}"
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
     settings.problem = None
     return None
