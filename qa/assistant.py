@@ -17,7 +17,7 @@ from qa.engine import answering, evidence
 from qa.engine.answering import Scoring
 from qa.engine.followups import context_for
 from qa.engine.lexical import LexicalIndex
-from qa.engine.question import MAX_CHARS, Question
+from qa.engine.question import MAX_CHARS, Question, search_text
 from qa.engine.retrieval import Candidate, Retriever
 from qa.engine.sentence_vectors import SentenceVectors
 from qa.errors import ArticleNotFound, QuestionError
@@ -194,7 +194,7 @@ class Assistant:
         allowed = self._allowed(source, published_from, published_to)
         rewritten, context, referent = context_for(question, history)
         q = Question.parse(question, context, referent)
-        query = f"{rewritten} {context}".strip()
+        query = f"{search_text(rewritten)} {context}".strip()
         qvec = self.encoder.encode_query(query)
         cands = self.retriever.retrieve(query, qvec, answering.PASSAGES + RELATED,
                                         allowed=allowed,

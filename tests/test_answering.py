@@ -154,6 +154,15 @@ def test_quiz_question_kinds():
     assert kind("Which color are the oceans changing to?") == "other"
 
 
+def test_quiz_phrasing_leaves_the_search():
+    from qa.engine.question import search_text
+
+    text = "According to a new study published this week, how many minutes of exercise help?"
+    assert search_text(text) == ", how many minutes of exercise help?"
+    assert "week" not in Question.parse(text).terms and "studi" not in Question.parse(text).terms
+    assert search_text("This week") == "This week"  # nothing else to search with
+
+
 def test_terms_normalise_numbers_and_stems():
     assert terms("Some 950,000 civilians fled") == ["950000", "civilian", "fled"]
     assert "urg" in terms("He urged") and "urg" in terms("urge")

@@ -43,6 +43,15 @@ _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]+")
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
 _DIGIT = re.compile(r"\d")
 _HOW_MANY = re.compile(r"\bhow (?:many|much)\s+(.*)", re.I | re.S)
+# Quiz phrasing that names no fact: "this week", "according to a new study", "True or false:".
+# Such words are in many articles and in none more than another; they leave the search and the
+# question's terms (the kind of answer is still read from the full question).
+_QUIZ = re.compile(
+    r"\b(?:(?:this|last) (?:week|weekend)(?:['’]s)?|true or false:?|recently|in total|"
+    r"approximately|(?:according to|in|per) (?:a|an|the)? ?(?:new|recent|latest)? ?"
+    r"(?:report|study|survey|poll|research|analysis|data)(?: (?:published|released) "
+    r"(?:this week|on \w+))?|(?:new|recent) (?:research|study|report|survey|data) "
+    r"(?:finds|found|shows|showed|says|suggests)|according to (?:reports|officials))\b", re.I)
 FOCUS_WORDS = 4  # the counted phrase is at most this long
 NEAR = 1          # a name this many words from a question word stands beside it
 PERSON_APART = 0.5  # type match of a sentence whose names all stand apart from them
@@ -63,6 +72,12 @@ def _counted(text: str) -> list[str]:
     return terms(" ".join(phrase))
 
 
+def search_text(text: str) -> str:
+    """``text`` without quiz phrasing (see ``_QUIZ``); the text itself if nothing would remain."""
+    out = " ".join(_QUIZ.sub(" ", text).split())
+    return out if terms(out) else text
+
+
 @dataclass
 class Question:
     text: str
@@ -75,7 +90,7 @@ class Question:
     @classmethod
     def parse(cls, text: str, context: str = "", referent: str = "") -> Question:
         kind = next((k for k, pattern in _KINDS if pattern.search(text)), "other")
-        own = [t for t in terms(text) if t not in QUESTION_WORDS]
+        own = [t for t in terms(search_text(text)) if t not in QUESTION_WORDS]
         ref = [t for t in terms(referent) if t not in own]
         ctx = [t for t in terms(context) if t not in own and t not in ref
                and t not in QUESTION_WORDS]
