@@ -222,7 +222,10 @@ class Assistant:
             return Answer(question=text, found=False, answer=NOT_COVERED, confidence=conf,
                           related=related)
         chosen = answering.pick(scoring.ranked)
-        body, citations = evidence.build(q, chosen, scoring.ranked, self._article)
+        # answers come from the top passages; other articles that corroborate or contradict them
+        # are looked for in all the passages retrieved
+        body, citations = evidence.build(q, chosen, scoring.retrieved or scoring.ranked,
+                                         self._article)
         return Answer(question=text, found=True, answer=body, confidence=conf,
                       citations=citations, related=related)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -107,9 +107,12 @@ class Sentence:
 class Scoring:
     """The outcome of :func:`score`: the sentences best first, the confidence and the decision."""
 
-    ranked: list[Sentence]
+    ranked: list[Sentence]  # the sentences of the top PASSAGES passages (answers come from them)
     signals: ConfidenceFeatures
     confidence: float
+    # the sentences of all the passages retrieved, best first: where other articles that
+    # corroborate or contradict the answer are looked for
+    retrieved: list[Sentence] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
@@ -120,13 +123,17 @@ class Scoring:
 def score(question: Question, qvec: Vector | None, cands: list[Candidate], idf: Idf,
           embed: Embed | None) -> Scoring:
     """Score the sentences of the top passages and decide whether to answer: featurize, rank,
-    confidence, threshold. ``embed``: sentence vectors (None: no dense feature). The assistant
-    and the benchmarks both call this, so what is measured is what answers."""
-    sentences = candidate_sentences(cands)
+    confidence, threshold. The sentences of the other passages retrieved are scored too (for
+    corroboration: :attr:`Scoring.retrieved`), but answers and the confidence come from the top
+    :data:`PASSAGES`. ``embed``: sentence vectors (None: no dense feature). The assistant and
+    the benchmarks both call this, so what is measured is what answers."""
+    sentences = candidate_sentences(cands, m=len(cands))
     vectors = embed(sentences) if sentences and embed is not None else None
     featurize(question, qvec, sentences, cands, idf, vectors)
-    ranked = rank(sentences)
-    return Scoring(ranked, confidence_features(ranked, cands), confidence(ranked, cands))
+    retrieved = rank(sentences)
+    ranked = [s for s in retrieved if s.rank < PASSAGES]
+    return Scoring(ranked, confidence_features(ranked, cands), confidence(ranked, cands),
+                   retrieved)
 
 
 def candidate_sentences(cands: list[Candidate], m: int = PASSAGES) -> list[Sentence]:
