@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Sequence
 
@@ -20,6 +21,7 @@ from corpus.sentences import paragraph_spans, split_sentences
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
 DEFAULT_MAX_TOKENS = 200
+HEADER_CHARS = 150  # a longer headline is cut at a word: passage and header fit 256 word pieces
 PARAGRAPH_FILL = 0.6  # a passage ends at a paragraph end only if that leaves it this full
 _PIECE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
@@ -34,6 +36,38 @@ def estimate_tokens(texts: Sequence[str]) -> list[int]:
             n += 1 + max(0, len(piece) - 4) // 4 if piece[0].isalnum() else 1
         out.append(n)
     return out
+
+
+def context_header(title: str | None, source: str | None = None,
+                   published: dt.date | None = None) -> str:
+    """What every passage of an article is indexed with, before its own text: the headline,
+    the outlet and the date ("Fed raises rates. reuters.com, June 14, 2023"). A passage of a
+    news article rarely names what its article is about ("the bank said")."""
+    head = " ".join((title or "").split())
+    if len(head) > HEADER_CHARS:
+        head = head[:HEADER_CHARS].rsplit(" ", 1)[0]
+    extra = []
+    if source:
+        extra.append(source.removeprefix("www."))
+    if published:
+        extra.append(f"{published:%B} {published.day}, {published.year}")
+    parts = [x for x in (head.rstrip("."), ", ".join(extra)) if x]
+    return ". ".join(parts) + "." if parts else ""
+
+
+def context_prefix(title: str | None, source: str | None = None,
+                   published: dt.date | None = None) -> str:
+    """What comes before a passage's text in :func:`indexed_text`: the context header and a
+    blank line, or nothing. Offsets into the passage shift by its length."""
+    header = context_header(title, source, published)
+    return f"{header}\n\n" if header else ""
+
+
+def indexed_text(text: str, title: str | None, source: str | None = None,
+                 published: dt.date | None = None) -> str:
+    """A passage's text as embedded and as BM25 indexes it: its context header, a blank line,
+    the text. Citations still point into the article's text (the header is no part of it)."""
+    return context_prefix(title, source, published) + text
 
 
 def chunk_article(

@@ -147,3 +147,17 @@ def test_short_news_paragraphs_are_packed_up_to_the_budget():
        st.integers(min_value=40, max_value=200))
 def test_passages_end_early_only_at_full_enough_paragraph_ends(paragraphs, max_tokens):
     check_packed(paragraphs, max_tokens)
+
+
+def test_context_header_names_the_headline_outlet_and_date():
+    import datetime as dt
+
+    from corpus.chunking import context_header, indexed_text
+
+    assert context_header("Fed raises rates.", "www.reuters.com", dt.date(2023, 6, 4)) == \
+        "Fed raises rates. reuters.com, June 4, 2023."
+    assert context_header("") == "" and indexed_text("Body.", "") == "Body."
+    assert indexed_text("The bank said.", "Fed raises rates") == \
+        "Fed raises rates.\n\nThe bank said."
+    long = context_header("word " * 100)
+    assert len(long) <= corpus.chunking.HEADER_CHARS + 1 and long.endswith("word.")
