@@ -7,7 +7,7 @@ kind of thing asked for...). The confidence is a logistic function of the best s
 features. The weights come from SQuAD v1.1 dev, even-numbered articles only (grid search:
 ``python -m bench squad --part dev --fit``), and the RealTimeQA news tune half; the confidence
 from the dev quarter of out-of-corpus SQuAD questions (``python -m bench refusal --fit``), its
-threshold from out-of-corpus news questions (``python -m bench news --part tune``).
+threshold from the news tune half (``python -m bench news --part tune --sweep``).
 """
 
 from __future__ import annotations
