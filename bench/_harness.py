@@ -16,30 +16,36 @@ from bench._corpora import Corpus, Question
 
 def build_index(name: str, corpus: Corpus, encoder, cache: VectorCache,
                 sentences: bool = True):
-    """An IndexStore in bench/out/NAME-index holding ``corpus`` (rebuilt when it changed);
+    """An IndexStore in bench/out/NAME-BACKEND-KEY-index holding ``corpus`` (one folder for each
+    set of passages and embedded texts, so switching between them rebuilds nothing);
     ``sentences``: with its passages' sentence vectors (late chunking: what answering uses)."""
     from embeddings.encoder import LATE_CENTERING
     from embeddings.store import IndexStore
 
+    articles = {a.id: a for a in corpus.articles}
+    prefixes = [embedded_prefix(articles[p.article_id]) for p in corpus.passages]
+    texts = [x + p.text for x, p in zip(prefixes, corpus.passages)]
     late_key = f"late{LATE_CENTERING}{sentences}"
     h = hashlib.sha1(f"{encoder.weights_sha256}{encoder.backend}{late_key}".encode())
-    for p in corpus.passages:
+    for p, x in zip(corpus.passages, prefixes):
         h.update(f"{p.id}\0{p.start}\0{p.end}\0".encode())
+        if x:  # the key of an index without context headers stays as it was
+            h.update(hashlib.sha1(x.encode()).digest())
     key = h.hexdigest()
-    folder = OUT / f"{name}-{encoder.backend}-index"
+    folder = OUT / f"{name}-{encoder.backend}-{key[:10]}-index"
     stamp = folder / "bench-key.txt"
     if stamp.exists() and stamp.read_text() == key:
         return IndexStore.open(folder)
     shutil.rmtree(folder, ignore_errors=True)
-    vectors = cache.embed([p.text for p in corpus.passages], "passages")
+    vectors = cache.embed(texts, "passages")
     t0 = time.perf_counter()
     late = None
     if sentences:
         print(f"  sentence vectors of {len(corpus.passages)} passages (late chunking)...",
               flush=True)
         _, late = encoder.encode_passages(
-            [p.text for p in corpus.passages],
-            [[(s.start - p.start, s.end - p.start) for s in p.sentences] for p in corpus.passages])
+            texts, [[(s.start - p.start + len(x), s.end - p.start + len(x)) for s in p.sentences]
+                    for p, x in zip(corpus.passages, prefixes)])
     by_article: dict[str, list[int]] = {}
     for i, p in enumerate(corpus.passages):
         by_article.setdefault(p.article_id, []).append(i)
@@ -55,6 +61,13 @@ def build_index(name: str, corpus: Corpus, encoder, cache: VectorCache,
     print(f"  built {folder.name}: {len(corpus.articles)} articles, {len(corpus.passages)} "
           f"passages in {time.perf_counter() - t0:.1f} s", flush=True)
     return IndexStore.open(folder)
+
+
+def embedded_prefix(article) -> str:
+    """What indexing embeds before each passage of ``article``: its context header."""
+    from corpus import context_prefix
+
+    return context_prefix(article.title, article.source, article.published)
 
 
 def seed_sentences(assistant, corpus: Corpus, cache: VectorCache) -> None:

@@ -2,7 +2,13 @@
 
 from pathlib import Path
 
-from corpus.chunking import chunk_article, estimate_tokens
+from corpus.chunking import (
+    chunk_article,
+    context_header,
+    context_prefix,
+    estimate_tokens,
+    indexed_text,
+)
 from corpus.cleaning import clean_page
 from corpus.dates import parse_date
 from corpus.errors import CorpusError, QAError
@@ -30,7 +36,10 @@ __all__ = [
     "SkipHandler",
     "chunk_article",
     "clean_page",
+    "context_header",
+    "context_prefix",
     "estimate_tokens",
+    "indexed_text",
     "iter_files",
     "load_articles",
     "load_file",

@@ -1,7 +1,8 @@
 """Cut an article into passages that fit the embedding model, on sentence boundaries.
 
 - A passage is a run of whole sentences; a sentence is cut only when it alone exceeds the limit.
-- Passages prefer to end at a paragraph's end once they are half full.
+- Passages fill up to the budget, then end at their last paragraph end if that leaves them
+  ``PARAGRAPH_FILL`` full (else after their last whole sentence).
 - Neighbouring passages overlap by one sentence, when that sentence is short enough to share.
 - The token count comes from ``count_tokens`` (the model's tokenizer, from the embeddings layer)
   or, without one, a conservative estimate of word pieces. Nothing is cut off silently: every
@@ -10,6 +11,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterator, Sequence
 
@@ -19,6 +21,8 @@ from corpus.sentences import paragraph_spans, split_sentences
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
 DEFAULT_MAX_TOKENS = 200
+HEADER_CHARS = 150  # a longer headline is cut at a word: passage and header fit 256 word pieces
+PARAGRAPH_FILL = 0.6  # a passage ends at a paragraph end only if that leaves it this full
 _PIECE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
 
@@ -32,6 +36,38 @@ def estimate_tokens(texts: Sequence[str]) -> list[int]:
             n += 1 + max(0, len(piece) - 4) // 4 if piece[0].isalnum() else 1
         out.append(n)
     return out
+
+
+def context_header(title: str | None, source: str | None = None,
+                   published: dt.date | None = None) -> str:
+    """What every passage of an article is indexed with, before its own text: the headline,
+    the outlet and the date ("Fed raises rates. reuters.com, June 14, 2023"). A passage of a
+    news article rarely names what its article is about ("the bank said")."""
+    head = " ".join((title or "").split())
+    if len(head) > HEADER_CHARS:
+        head = head[:HEADER_CHARS].rsplit(" ", 1)[0]
+    extra = []
+    if source:
+        extra.append(source.removeprefix("www."))
+    if published:
+        extra.append(f"{published:%B} {published.day}, {published.year}")
+    parts = [x for x in (head.rstrip("."), ", ".join(extra)) if x]
+    return ". ".join(parts) + "." if parts else ""
+
+
+def context_prefix(title: str | None, source: str | None = None,
+                   published: dt.date | None = None) -> str:
+    """What comes before a passage's text in :func:`indexed_text`: the context header and a
+    blank line, or nothing. Offsets into the passage shift by its length."""
+    header = context_header(title, source, published)
+    return f"{header}\n\n" if header else ""
+
+
+def indexed_text(text: str, title: str | None, source: str | None = None,
+                 published: dt.date | None = None) -> str:
+    """A passage's text as embedded and as BM25 indexes it: its context header, a blank line,
+    the text. Citations still point into the article's text (the header is no part of it)."""
+    return context_prefix(title, source, published) + text
 
 
 def chunk_article(
@@ -115,22 +151,38 @@ def _cut(
 
 def _pack(units: list[tuple[int, int, int]], sizes: list[int], max_tokens: int
           ) -> list[tuple[int, int]]:
-    """Group consecutive units into passages: ``(first, last)`` unit indices, inclusive."""
+    """Group consecutive units into passages: ``(first, last)`` unit indices, inclusive.
+
+    A passage takes sentences until the next one would overflow the budget; it then ends at the
+    last paragraph end it holds if that keeps it at least ``PARAGRAPH_FILL`` full, else after
+    the last sentence that fits. News paragraphs are one or two sentences: ending every passage
+    at the first paragraph end past half the budget made them small."""
     budget = max_tokens - 2  # each unit's count includes the two special tokens once
+    body = [s - 2 for s in sizes]
     groups: list[tuple[int, int]] = []
-    first, used = 0, sizes[0] - 2
-    for i in range(1, len(units)):
-        size = sizes[i] - 2
-        new_paragraph = units[i][2] != units[i - 1][2]
-        if used + size + 1 <= budget and not (new_paragraph and used >= budget // 2):
-            used += size + 1
+    first, used = 0, body[0]
+    i = 1
+    while i < len(units):
+        if used + body[i] + 1 <= budget:
+            used += body[i] + 1
+            i += 1
             continue
-        groups.append((first, i - 1))
+        last = i - 1
+        filled = used
+        for k in range(i - 1, first, -1):  # the last paragraph end, if full enough
+            filled -= body[k] + 1
+            if units[k][2] != units[k - 1][2]:
+                if filled >= PARAGRAPH_FILL * budget:
+                    last = k - 1
+                break
+        groups.append((first, last))
+        nxt = last + 1
         # overlap: start the next passage with the previous sentence if it is short enough
-        prev = sizes[i - 1] - 2
-        if i - 1 > first and prev + size + 1 <= budget and prev <= budget // 3:
-            first, used = i - 1, prev + size + 1
+        prev = body[last]
+        if last > first and prev + body[nxt] + 1 <= budget and prev <= budget // 3:
+            first, used = last, prev + body[nxt] + 1
         else:
-            first, used = i, size
+            first, used = nxt, body[nxt]
+        i = nxt + 1
     groups.append((first, len(units) - 1))
     return groups

@@ -17,7 +17,7 @@ from qa.engine import answering, evidence
 from qa.engine.answering import Scoring
 from qa.engine.followups import context_for
 from qa.engine.lexical import LexicalIndex
-from qa.engine.question import MAX_CHARS, Question
+from qa.engine.question import MAX_CHARS, Question, search_text
 from qa.engine.retrieval import Candidate, Retriever
 from qa.engine.sentence_vectors import SentenceVectors
 from qa.errors import ArticleNotFound, QuestionError
@@ -194,7 +194,7 @@ class Assistant:
         allowed = self._allowed(source, published_from, published_to)
         rewritten, context, referent = context_for(question, history)
         q = Question.parse(question, context, referent)
-        query = f"{rewritten} {context}".strip()
+        query = f"{search_text(rewritten)} {context}".strip()
         qvec = self.encoder.encode_query(query)
         cands = self.retriever.retrieve(query, qvec, answering.PASSAGES + RELATED,
                                         allowed=allowed,
@@ -222,7 +222,10 @@ class Assistant:
             return Answer(question=text, found=False, answer=NOT_COVERED, confidence=conf,
                           related=related)
         chosen = answering.pick(scoring.ranked)
-        body, citations = evidence.build(q, chosen, scoring.ranked, self._article)
+        # answers come from the top passages; other articles that corroborate or contradict them
+        # are looked for in all the passages retrieved
+        body, citations = evidence.build(q, chosen, scoring.retrieved or scoring.ranked,
+                                         self._article)
         return Answer(question=text, found=True, answer=body, confidence=conf,
                       citations=citations, related=related)
 

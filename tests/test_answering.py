@@ -141,6 +141,28 @@ def test_question_kinds():
     assert q.type_match("Soldiers died in the attack.") == 0.0
 
 
+def test_quiz_question_kinds():
+    kind = lambda text: Question.parse(text).kind  # noqa: E731
+    assert kind("Which North African country was inundated with flooding?") == "place"
+    assert kind("Under a new law, which U.S. state now lets drivers pump their own gas?") == "place"
+    assert kind("Which Fox News host parted ways with the network?") == "person"
+    assert kind("Another tradition is football. Which NFL team has played the most games?") \
+        == "name"
+    assert kind("Which airline will begin weighing some passengers?") == "name"
+    assert kind("After 35 years the curtain fell on the musical. What is the show called?") \
+        == "name"
+    assert kind("Which color are the oceans changing to?") == "other"
+
+
+def test_quiz_phrasing_leaves_the_search():
+    from qa.engine.question import search_text
+
+    text = "According to a new study published this week, how many minutes of exercise help?"
+    assert search_text(text) == ", how many minutes of exercise help?"
+    assert "week" not in Question.parse(text).terms and "studi" not in Question.parse(text).terms
+    assert search_text("This week") == "This week"  # nothing else to search with
+
+
 def test_terms_normalise_numbers_and_stems():
     assert terms("Some 950,000 civilians fled") == ["950000", "civilian", "fled"]
     assert "urg" in terms("He urged") and "urg" in terms("urge")

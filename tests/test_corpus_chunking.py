@@ -103,3 +103,61 @@ def test_invariants_hold_for_any_text(text, max_tokens):
        st.integers(min_value=16, max_value=80))
 def test_invariants_hold_for_news_like_text(parts, max_tokens):
     check_invariants(article("".join(parts)), max_tokens)
+
+
+def _words(texts):
+    return [2 + len(t.split()) for t in texts]
+
+
+def _sentence(n: int, i: int) -> str:
+    return " ".join(f"w{i}x{k}" for k in range(n)) + "."
+
+
+def check_packed(paragraphs: list[list[int]], max_tokens: int) -> list:
+    """Passages take sentences until the next would overflow, and end early only at a
+    paragraph end that leaves them ``PARAGRAPH_FILL`` full."""
+    text = "\n\n".join(" ".join(_sentence(n, i * 100 + j) for j, n in enumerate(para))
+                       for i, para in enumerate(paragraphs))
+    art = article(text)
+    check_invariants(art, max_tokens, count=_words)
+    passages = chunk_article(art, max_tokens=max_tokens, count_tokens=_words)
+    starts = [s for s, _ in split_sentences(text)]
+    budget = max_tokens - 2
+    for p in passages[:-1]:
+        nxt = next(s for s in starts if s >= p.end)
+        used = len(p.text.split()) + len(p.sentences) - 1
+        fits = used + len(text[nxt:].split(".")[0].split()) + 1 + 1 <= budget
+        if fits:  # only a paragraph end, and a full enough passage, ends it early
+            assert text[p.end:nxt].count("\n") >= 2
+            assert used >= corpus.chunking.PARAGRAPH_FILL * budget
+    return passages
+
+
+def test_short_news_paragraphs_are_packed_up_to_the_budget():
+    paragraphs = [[12, 9], [15], [8, 11], [20], [6], [14, 10], [9], [18], [7, 7], [13]] * 3
+    passages = check_packed(paragraphs, 100)
+    assert max(p.text.count("\n\n") for p in passages) >= 2  # several paragraphs in one
+    full = [len(p.text.split()) for p in passages[:-1]]
+    assert min(full) >= corpus.chunking.PARAGRAPH_FILL * 98 - len(full)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.integers(min_value=1, max_value=30), min_size=1, max_size=4),
+                min_size=1, max_size=40),
+       st.integers(min_value=40, max_value=200))
+def test_passages_end_early_only_at_full_enough_paragraph_ends(paragraphs, max_tokens):
+    check_packed(paragraphs, max_tokens)
+
+
+def test_context_header_names_the_headline_outlet_and_date():
+    import datetime as dt
+
+    from corpus.chunking import context_header, indexed_text
+
+    assert context_header("Fed raises rates.", "www.reuters.com", dt.date(2023, 6, 4)) == \
+        "Fed raises rates. reuters.com, June 4, 2023."
+    assert context_header("") == "" and indexed_text("Body.", "") == "Body."
+    assert indexed_text("The bank said.", "Fed raises rates") == \
+        "Fed raises rates.\n\nThe bank said."
+    long = context_header("word " * 100)
+    assert len(long) <= corpus.chunking.HEADER_CHARS + 1 and long.endswith("word.")

@@ -142,6 +142,37 @@ def test_sentences_and_bm25_are_ready_before_the_first_question(built, encoder):
         assert LexicalIndex._load(root / "index" / FOLDER, key) is not None
 
 
+def test_passages_are_embedded_after_their_context_header(built, encoder):
+    """Each passage is embedded with its article's headline, outlet and date in front; its
+    late-chunked sentence vectors pool the sentence's own word pieces (offsets shifted past the
+    header), while the stored text and the citations stay the article's."""
+    from corpus import context_prefix
+    from qa.indexing.file_reader import Work
+
+    root, _ = built
+    with IndexStore.open(root / "index") as store:
+        passages = list(store.iter_passages())
+        p = max(passages, key=lambda p: len(p.sentences))
+        article = store.article(p.article_id)
+        assert article is not None and article.text[p.start:p.end] == p.text
+        prefix = context_prefix(p.title, p.source, p.published)
+        assert prefix and p.title.rstrip(".") in prefix
+        work = Work(article, [p])
+        (text,), (spans,) = work.texts(), work.spans()
+        assert text == prefix + p.text
+        assert [text[a:b] for a, b in spans] == \
+            [article.text[s.start:s.end] for s in p.sentences]
+        assert min(a for a, _ in spans) >= len(prefix)
+        vectors, late = encoder.encode_passages([text], [spans])
+        assert float(vectors[0] @ store.vectors([p.vid])[0]) > 0.99
+        stored = store.sentence_vectors([p.vid])[p.vid]
+        assert (stored * late[0]).sum(axis=1).min() > 0.99
+        # pooled over the header's word pieces instead, the vectors would differ
+        _, unshifted = encoder.encode_passages([text], [[(a - len(prefix), b - len(prefix))
+                                                         for a, b in spans]])
+        assert (stored * unshifted[0]).sum(axis=1).min() < 0.99
+
+
 def test_missing_sentence_vectors_are_filled_by_the_next_run(built, tmp_path, encoder):
     """An index whose sentence vectors are partly missing (a format-1 index being filled in,
     killed midway) answers meanwhile (sentences embedded alone), and the next run fills them

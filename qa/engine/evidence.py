@@ -23,25 +23,41 @@ MOST_PER_ROLE = 2
 def supporting(question: Question, answer: list[Sentence], ranked: list[Sentence]
                ) -> list[tuple[Sentence, str, Sentence]]:
     """``(sentence, role, answer_sentence)`` for sentences of other articles that corroborate
-    or contradict the answer."""
+    or contradict the answer, one per article (articles in the order of their best relevant
+    sentence). An article that says the same anywhere corroborates it (its best sentence
+    stating the answer's figure is cited, else its best saying the same); one that only gives
+    other figures conflicts, and the sentence cited is the one closest to the answer's (the
+    same topic: not "3.6 million people" for the people displaced, but "950,000 civilians have
+    fled")."""
     if not answer or answer[0].vector is None:
         return []
     best = answer[0].score
     asked = set(numbers(question.text))
     used = {s.article_id for s in answer}
-    out: list[tuple[Sentence, str, Sentence]] = []
-    counts = {"corroborating": 0, "conflicting": 0}
+    found: dict[str, list[tuple[Sentence, str, Sentence, float]]] = {}
     for s in ranked:
         if s.article_id in used or s.vector is None or s.score < RELEVANT * best:
             continue
         for a in answer:
             role = _relation(question, a, s, asked)
-            if role and counts[role] < MOST_PER_ROLE:
-                out.append((s, role, a))
-                counts[role] += 1
-                used.add(s.article_id)
+            if role and a.vector is not None:
+                found.setdefault(s.article_id, []).append((s, role, a, float(a.vector @ s.vector)))
                 break
+    out: list[tuple[Sentence, str, Sentence]] = []
+    counts = {"corroborating": 0, "conflicting": 0}
+    for options in found.values():
+        # stating the answer's figure corroborates more surely than saying much the same
+        agree = sorted((o for o in options if o[1] == "corroborating"),
+                       key=lambda o: not _same_figure(o[0], o[2], asked))
+        s, role, a, _ = agree[0] if agree else max(options, key=lambda o: o[3])
+        if counts[role] < MOST_PER_ROLE:
+            out.append((s, role, a))
+            counts[role] += 1
     return out
+
+
+def _same_figure(s: Sentence, a: Sentence, asked: set[float]) -> bool:
+    return bool((set(numbers(a.text)) & set(numbers(s.text))) - asked)
 
 
 def _relation(question: Question, a: Sentence, s: Sentence, asked: set[float]) -> str | None:

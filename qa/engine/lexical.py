@@ -1,4 +1,6 @@
-"""BM25 over an index's passages (bm25s), saved in the index folder and keyed by its generation."""
+"""BM25 over an index's passages (bm25s), saved in the index folder and keyed by its generation.
+Each passage is indexed with its article's headline, outlet and date before its text
+(:func:`corpus.indexed_text`)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from corpus import indexed_text
 from embeddings.layout import BM25
 from qa.engine.terms import terms
 
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1  # bump when the tokenisation or parameters change: saved indexes are then rebuilt
+FORMAT = 2  # bump when the tokenisation or parameters change: saved indexes are then rebuilt
 K1, B = 0.9, 0.4  # tuned on SQuAD dev (bench/squad.py --tune); Lucene defaults are 1.2/0.75
 FOLDER = BM25
 
@@ -75,7 +78,8 @@ class LexicalIndex:
         loaded = cls._load(folder, key)
         if loaded is not None:
             return loaded
-        index = cls.build((p.vid, p.text) for p in store.iter_passages())
+        index = cls.build((p.vid, indexed_text(p.text, p.title, p.source, p.published))
+                          for p in store.iter_passages())
         try:
             index._save(folder, key)
         except OSError as exc:  # a read-only index still works, it just rebuilds next time

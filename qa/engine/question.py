@@ -9,16 +9,29 @@ from qa.engine.terms import QUESTION_WORDS, STOPWORDS, terms, words
 
 MAX_CHARS = 1000  # longer than any real question; the model reads 256 word pieces at most
 
-# kind -> the opening words that ask for it
+# kind -> the opening words that ask for it. "which" and "what" may take a few modifiers before
+# the noun that says the kind ("which North African country", "which NFL team").
+_WHICH = r"(?:which|what)\s+(?:[\w.’'-]+\s+){0,2}?"
+_PERSON_NOUNS = (r"person|man|woman|player|author|writer|actor|actress|celebrity|musician|"
+                 r"singer|rapper|artist|star|athlete|coach|host|candidate|politician|senator|"
+                 r"governor|president|leader|ceo|executive|billionaire|director|member")
+_PLACE_NOUNS = (r"country|countries|city|cities|place|region|province|town|state|states|"
+                r"county|nation|island|continent|capital")
+_NAME_NOUNS = (r"team|company|companies|firm|airline|automaker|carmaker|retailer|chain|brand|"
+               r"show|series|film|movie|novel|book|album|song|band|group|network|app|platform|"
+               r"organi[sz]ation|agency|party|university|club|league|restaurant|"
+               r"publication|newspaper|website|game|franchise|bank|character")
 _KINDS = [
     ("number", re.compile(r"\b(how (many|much|long|far|old|large|big|tall|high|often)|what "
                           r"(number|percentage|proportion|share|amount|size|total)|"
                           r"death toll)\b", re.I)),
     ("date", re.compile(r"\b(when|what (year|date|day|month|time)|which (year|date|day|month))"
                         r"\b", re.I)),
-    ("person", re.compile(r"\b(who|whom|whose)\b", re.I)),
-    ("place", re.compile(r"\b(where|what (country|city|place|region|province|town)|which "
-                         r"(country|city|place|region|province|town))\b", re.I)),
+    ("person", re.compile(rf"\b(who|whom|whose|{_WHICH}({_PERSON_NOUNS}))\b", re.I)),
+    ("place", re.compile(rf"\b(where|{_WHICH}({_PLACE_NOUNS}))\b", re.I)),
+    ("name", re.compile(rf"\b({_WHICH}({_NAME_NOUNS})|what (is|was|are|were) (the|its|their) "
+                        r"[\w ]{1,30}? (called|named)|what is the (name|title) of|renamed)\b",
+                        re.I)),
 ]
 _NUMBER_WORDS = frozenset("""one two three four five six seven eight nine ten eleven twelve
 dozen dozens twenty thirty forty fifty hundred hundreds thousand thousands million millions
@@ -30,6 +43,15 @@ _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]+")
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
 _DIGIT = re.compile(r"\d")
 _HOW_MANY = re.compile(r"\bhow (?:many|much)\s+(.*)", re.I | re.S)
+# Quiz phrasing that names no fact: "this week", "according to a new study", "True or false:".
+# Such words are in many articles and in none more than another; they leave the search and the
+# question's terms (the kind of answer is still read from the full question).
+_QUIZ = re.compile(
+    r"\b(?:(?:this|last) (?:week|weekend)(?:['’]s)?|true or false:?|recently|in total|"
+    r"approximately|(?:according to|in|per) (?:a|an|the)? ?(?:new|recent|latest)? ?"
+    r"(?:report|study|survey|poll|research|analysis|data)(?: (?:published|released) "
+    r"(?:this week|on \w+))?|(?:new|recent) (?:research|study|report|survey|data) "
+    r"(?:finds|found|shows|showed|says|suggests)|according to (?:reports|officials))\b", re.I)
 FOCUS_WORDS = 4  # the counted phrase is at most this long
 NEAR = 1          # a name this many words from a question word stands beside it
 PERSON_APART = 0.5  # type match of a sentence whose names all stand apart from them
@@ -50,11 +72,17 @@ def _counted(text: str) -> list[str]:
     return terms(" ".join(phrase))
 
 
+def search_text(text: str) -> str:
+    """``text`` without quiz phrasing (see ``_QUIZ``); the text itself if nothing would remain."""
+    out = " ".join(_QUIZ.sub(" ", text).split())
+    return out if terms(out) else text
+
+
 @dataclass
 class Question:
     text: str
     terms: list[str] = field(default_factory=list)   # stemmed content terms
-    kind: str = "other"                              # number, date, person, place, other
+    kind: str = "other"                      # number, date, person, place, name, other
     context_terms: list[str] = field(default_factory=list)  # from earlier turns (follow-ups)
     referent_terms: list[str] = field(default_factory=list)  # who "he"/"she" stands for
     focus: list[str] = field(default_factory=list)  # what is counted: "how many Russian soldiers"
@@ -62,7 +90,7 @@ class Question:
     @classmethod
     def parse(cls, text: str, context: str = "", referent: str = "") -> Question:
         kind = next((k for k, pattern in _KINDS if pattern.search(text)), "other")
-        own = [t for t in terms(text) if t not in QUESTION_WORDS]
+        own = [t for t in terms(search_text(text)) if t not in QUESTION_WORDS]
         ref = [t for t in terms(referent) if t not in own]
         ctx = [t for t in terms(context) if t not in own and t not in ref
                and t not in QUESTION_WORDS]

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from corpus import DEFAULT_MAX_ARTICLE_BYTES, load_file
+from corpus import DEFAULT_MAX_ARTICLE_BYTES, context_prefix, load_file
 from corpus.models import Article, Passage
 from embeddings import PassageStore, StoreLookup, WriteBatch
 from qa.indexing.summary import IndexSummary
@@ -41,6 +41,11 @@ class Item:
         return 0
 
     def texts(self) -> list[str]:
+        """Per passage to embed, what is embedded (its context header, then its text)."""
+        return []
+
+    def passage_texts(self) -> list[str]:
+        """Per passage to embed, its own text (what is stored and cited)."""
         return []
 
     def spans(self) -> list[list[tuple[int, int]]]:
@@ -72,11 +77,26 @@ class Work(Item):
     def articles(self) -> int:
         return 1
 
+    @property
+    def prefix(self) -> str:
+        """The article's context header (and a blank line) embedded before each passage."""
+        a = self.article
+        return context_prefix(a.title, a.source, a.published)
+
     def texts(self) -> list[str]:
+        """What is embedded: each passage with its article's context header in front
+        (:func:`corpus.indexed_text`); stored and cited is the passage's own text."""
+        prefix = self.prefix
+        return [prefix + p.text for p in self.passages]
+
+    def passage_texts(self) -> list[str]:
         return [p.text for p in self.passages]
 
     def spans(self) -> list[list[tuple[int, int]]]:
-        return [[(s.start - p.start, s.end - p.start) for s in p.sentences]
+        """Sentence offsets into :meth:`texts`: past the header, so a late-chunked sentence
+        vector pools its own word pieces, not the header's."""
+        shift = len(self.prefix)
+        return [[(s.start - p.start + shift, s.end - p.start + shift) for s in p.sentences]
                 for p in self.passages]
 
     def write(self, batch: WriteBatch, vectors: np.ndarray,

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from corpus import DEFAULT_MAX_ARTICLE_BYTES, CorpusError, iter_files
+from corpus import DEFAULT_MAX_ARTICLE_BYTES, CorpusError, context_prefix, iter_files
 from corpus.loading import SUFFIXES
 from embeddings import IndexLayout, IndexStore, PassageStore, TextEncoder
 from qa.indexing.run import ENCODE_CHUNK, IndexRun
@@ -84,8 +84,12 @@ def prepare_answers(store: PassageStore, encoder: TextEncoder,
     todo = store.passages_without_sentence_vectors()
     for i in range(0, len(todo), ENCODE_CHUNK):
         passages = store.passages(todo[i:i + ENCODE_CHUNK])
-        spans = [[(s.start - p.start, s.end - p.start) for s in p.sentences] for p in passages]
-        _, sentences = encoder.encode_passages([p.text for p in passages], spans)
+        # as a new index embeds them: after the context header (see file_reader.Work)
+        prefixes = [context_prefix(p.title, p.source, p.published) for p in passages]
+        spans = [[(s.start - p.start + len(x), s.end - p.start + len(x)) for s in p.sentences]
+                 for p, x in zip(passages, prefixes, strict=True)]
+        _, sentences = encoder.encode_passages(
+            [x + p.text for p, x in zip(passages, prefixes, strict=True)], spans)
         with store.batch() as batch:  # each chunk committed: a kill loses at most one
             batch.set_sentence_vectors([p.vid for p in passages], passages, sentences)
         done += sum(len(s) for s in spans)

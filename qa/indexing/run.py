@@ -22,13 +22,13 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from pathlib import Path
 from types import FrameType
 
 import numpy as np
 
-from corpus import DEFAULT_MAX_ARTICLE_BYTES, CorpusError, chunk_article
+from corpus import DEFAULT_MAX_ARTICLE_BYTES, CorpusError, chunk_article, context_prefix
 from corpus.chunking import DEFAULT_MAX_TOKENS
 from corpus.models import Article, Passage
 from embeddings import IndexStoreError, PassageStore, TextEncoder
@@ -129,7 +129,9 @@ class IndexRun:
     def _commit(self, items: list[Item]) -> None:
         """Embed the items' passages, write the items in one transaction, then count them."""
         texts = [text for item in items for text in item.texts()]
-        vectors, sentences = self._encode(texts, [s for item in items for s in item.spans()])
+        own = [text for item in items for text in item.passage_texts()]
+        vectors, sentences = self._encode(texts, [s for item in items for s in item.spans()],
+                                          own)
         offset = 0
         with self.store.batch() as batch:
             for item in items:
@@ -137,23 +139,27 @@ class IndexRun:
                 item.write(batch, vectors[offset:end], sentences[offset:end])
                 if item.embeds:
                     vids = batch.added_vids[-item.embeds:]
-                    self.seen.update(zip(map(_digest, texts[offset:end]), vids, strict=True))
+                    self.seen.update(zip(map(_digest, own[offset:end]), vids, strict=True))
                 offset = end
         for item in items:
             item.tally(self.summary)
             self.articles_done += item.articles
         self.reader.consumed(offset)
 
-    def _encode(self, texts: list[str], spans: list[list[tuple[int, int]]]
+    def _encode(self, texts: list[str], spans: list[list[tuple[int, int]]], own: list[str]
                 ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """The passages' vectors and their sentences' (one forward pass: late chunking)."""
+        """The passages' vectors and their sentences' (one forward pass: late chunking).
+        ``texts``: what is embedded (context header and passage); ``own``: the passages' own
+        texts. Twins (the same passage text and sentences: wire copies) are encoded once, under
+        the first copy's header."""
         if not texts:
             return _NO_VECTORS, []
         if self.encoding_since is None:
             self.encoder.warm_up()  # the rate shown leaves out loading the model
             self.encoding_since = time.perf_counter()
-        reuse = self._stored_twins(texts, spans)
-        todo = [i for i in range(len(texts)) if i not in reuse]
+        reuse = self._stored_twins(own, spans)
+        twin = _twins(texts, spans, own, skip=reuse)
+        todo = [i for i, j in twin.items() if i == j]
         vectors = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
         sentences: list[np.ndarray] = [_NO_VECTORS] * len(texts)
         if todo:
@@ -163,17 +169,21 @@ class IndexRun:
             vectors[todo] = new
             for i, found in zip(todo, new_sentences, strict=True):
                 sentences[i] = found
+        for i, j in twin.items():
+            if i != j:
+                vectors[i], sentences[i] = vectors[j], sentences[j].copy()
         for i, (vector, found) in reuse.items():
             vectors[i], sentences[i] = vector, found
-        if reuse:
-            self._report(len(reuse))
+        copies = len(reuse) + len(twin) - len(todo)
+        if copies:
+            self._report(copies)
         return vectors, sentences
 
-    def _stored_twins(self, texts: list[str], spans: list[list[tuple[int, int]]]
+    def _stored_twins(self, own: list[str], spans: list[list[tuple[int, int]]]
                       ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-        """``{i: (vector, sentence vectors)}`` for the texts whose exact text (and sentences)
-        this run stored already, read back from the store."""
-        wanted = {i: self.seen[d] for i, d in enumerate(map(_digest, texts)) if d in self.seen}
+        """``{i: (vector, sentence vectors)}`` for the passages whose exact text (``own``, and
+        sentences) this run stored already, read back from the store."""
+        wanted = {i: self.seen[d] for i, d in enumerate(map(_digest, own)) if d in self.seen}
         if not wanted:
             return {}
         vids = list(wanted.values())
@@ -215,6 +225,21 @@ class IndexRun:
             self._commit(finished)
 
 
+def _twins(texts: list[str], spans: list[list[tuple[int, int]]], own: list[str],
+           skip: Container[int]) -> dict[int, int]:
+    """``{i: j}``: passage ``i`` (not in ``skip``) is a twin of the earlier ``j`` (or ``i`` itself
+    if first): the same own text and sentences, whatever the context header in front."""
+    first: dict[tuple[str, tuple[tuple[int, int], ...]], int] = {}
+    twin: dict[int, int] = {}
+    for i in range(len(texts)):
+        if i in skip:
+            continue
+        shift = len(texts[i]) - len(own[i])
+        key = (own[i], tuple((a - shift, b - shift) for a, b in spans[i]))
+        twin[i] = first.setdefault(key, i)
+    return twin
+
+
 def _digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).digest()
 
@@ -235,11 +260,14 @@ def passage_tokens(encoder: TextEncoder) -> int:
 
 
 def chunk_for_model(article: Article, encoder: TextEncoder, max_tokens: int) -> list[Passage]:
-    """Passages that fit the model; a still-too-long one is cut smaller, never truncated."""
-    limit = max_tokens
+    """Passages that fit the model with their article's context header in front (as they are
+    embedded); a still-too-long one is cut smaller, never truncated."""
+    prefix = context_prefix(article.title, article.source, article.published)
+    header = encoder.count_tokens([prefix])[0] - 2 if prefix else 0
+    limit = max(16, min(max_tokens, encoder.max_tokens - header))
     for _ in range(4):
         passages = chunk_article(article, max_tokens=limit, count_tokens=encoder.count_tokens)
-        counts = encoder.count_tokens([p.text for p in passages])
+        counts = encoder.count_tokens([prefix + p.text for p in passages])
         if not counts or max(counts) <= encoder.max_tokens:
             return passages
         limit = max(16, limit * 3 // 4)
