@@ -13,16 +13,17 @@ import functools
 import platform
 from pathlib import Path
 
-# class -> (backend, why). Measured on this project's machine for avx512-vnni (bench encoder,
-# 256-word-piece passages, one thread, CPU-time rates): onnx-int8 ahead of onnx-fp32 and
-# torch-bf16 (see README). Other classes: not measured here; onnx-int8 is kept because its
-# accuracy is checked for the bundled model on any CPU and it is never slower than fp32 where
-# it was measured. Override with --backend / QA_BACKEND.
+# class -> (backend, why). Measured with `python -m bench encoder` (256-word-piece passages,
+# batch 32, passages per CPU-second): on an AVX-512 VNNI Xeon (2026-11-30) onnx-int8 18.7,
+# torch-fp32 13.6, onnx-fp32 12.9, torch-bf16 10.2; on an AVX2-only EPYC (first session)
+# onnx-int8 28.5/s, torch-fp32 19.7, onnx-fp32 9.5, torch-bf16 1.7 (wall, 2 threads). AMX and
+# AVX-VNNI are not measured: int8 is kept there, its accuracy being checked for the bundled model
+# on any CPU. Override with --backend / QA_BACKEND.
 BEST = {
     "amx": ("onnx-int8", "AMX CPU: int8 via onnxruntime (torch-bf16 on AMX not measured yet)"),
     "avx512-vnni": ("onnx-int8", "AVX-512 VNNI CPU: int8 measured fastest"),
-    "avx-vnni": ("onnx-int8", "AVX-VNNI CPU: int8 dot products in hardware"),
-    "avx2": ("onnx-int8", "AVX2 CPU without VNNI: int8 (not measured on this class)"),
+    "avx-vnni": ("onnx-int8", "AVX-VNNI CPU: int8 dot products in hardware (not measured)"),
+    "avx2": ("onnx-int8", "AVX2 CPU: int8 measured fastest"),
     "other": ("onnx-int8", "CPU class not recognised: int8"),
 }
 
