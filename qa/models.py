@@ -29,6 +29,15 @@ class Hit(ArticleRef):
     end: int
 
 
+class Copy(BaseModel):
+    """Another article of the same story (a wire copy, a syndicated reprint, the same text under
+    another headline): grouped at index time."""
+
+    article_id: str
+    source: str | None = None
+    published: dt.date | None = None
+
+
 class Citation(ArticleRef):
     """One quoted sentence: ``article.text[start:end] == quote``."""
 
@@ -43,6 +52,23 @@ class Citation(ArticleRef):
         description="answer: the answer rests on it; corroborating: another article states the "
         "same fact; conflicting: another article gives a different figure.",
     )
+    attribution: str | None = Field(
+        None, description="Whom the sentence attributes the claim to ('Stoltenberg', 'UN "
+        "officials'); null when the article states it in its own voice.")
+    hedged: bool = Field(False, description="The claim is hedged: reportedly, allegedly, "
+                         "unconfirmed, is said to...")
+    copies: list[Copy] = Field(default_factory=list,
+                               description="The other articles of the same story (copy group).")
+
+
+class ShortAnswer(BaseModel):
+    """The span of the first cited sentence that answers a who/which/where/when/how-many
+    question: ``article.text[start:end] == text`` for the article of citation ``citation``."""
+
+    text: str
+    citation: int = Field(description="The n of the citation it is taken from.")
+    start: int
+    end: int
 
 
 class Answer(BaseModel):
@@ -55,6 +81,14 @@ class Answer(BaseModel):
     confidence: float
     citations: list[Citation] = []
     related: list[Hit] = []
+    short_answer: ShortAnswer | None = None
+    as_of: dt.date | None = Field(None, description="The newest date among the answer citations.")
+    time_reading: str | None = Field(
+        None, description="How the question's time words were read ('the newest reports', "
+        "'published in February 2020'), or that a time word could not be read.")
+    independent_outlets: int = Field(
+        0, description="Distinct stories (copy groups) behind the answer and its corroborating "
+        "citations: one wire story printed five times counts once.")
 
 
 class IndexInfo(BaseModel):
@@ -70,5 +104,7 @@ class IndexInfo(BaseModel):
     dim: int
     index_type: str
     size_bytes: int
+    copy_groups: int | None = Field(
+        None, description="Distinct stories: articles grouped with their copies.")
     created: dt.datetime | None = None
     updated: dt.datetime | None = None
