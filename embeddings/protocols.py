@@ -42,6 +42,10 @@ class WriteBatch(Protocol):
 
     def forget_files(self, paths: Sequence[str]) -> None: ...
 
+    def set_copy_group(self, article_id: str, group_id: str) -> None:
+        """Put ``article_id`` in copy group ``group_id`` (the id of the group's first article):
+        the article is a wire copy, reprint or re-headlined copy of that story."""
+
 
 @runtime_checkable
 class StoreLookup(Protocol):
@@ -112,7 +116,16 @@ class PassageStore(Protocol):
     def vids_matching(self, *, source: str | None = None, published_from: dt.date | None = None,
                       published_to: dt.date | None = None) -> np.ndarray: ...
 
-    def info(self) -> dict[str, Any]: ...
+    def info(self) -> dict[str, Any]:
+        """Counts and identity for ``qa info``; includes ``copy_groups`` (distinct stories)."""
+
+    # copy groups (one story printed by several outlets), set at index time
+    def copy_groups(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """The copy group id of each known article; an article grouped with no other is its
+        own group (its id). Unknown ids are left out."""
+
+    def group_members(self, group_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The article ids of each group, oldest-indexed first (groups unknown: left out)."""
 
     def lookup(self) -> StoreLookup: ...
 
