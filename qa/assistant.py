@@ -91,12 +91,16 @@ class Assistant:
         self._cache_lock = threading.Lock()
 
     @classmethod
-    def open(cls, index: str | Path | None = None, *, model: str | None = None) -> Assistant:
+    def open(cls, index: str | Path | None = None, *, model: str | None = None,
+             store: str | None = None) -> Assistant:
         """The assistant for ``index`` (default: ``$QA_INDEX`` or the user's data folder,
-        built from the bundled samples on first use)."""
+        built from the bundled samples on first use), or for the store at ``store`` (a URL:
+        ``qdrant:PATH`` or ``http(s)://HOST:6333``; default ``$QA_STORE``)."""
         from qa.indexing.location import open_index
 
-        return cls(open_index(index, model=model), model=model)
+        if store is None:
+            return cls(open_index(index, model=model), model=model)
+        return cls(open_index(index, model=model, store=store), model=model)
 
     # -- the model -------------------------------------------------------------------------
     @property
