@@ -53,9 +53,9 @@ class Citation(ArticleRef):
         "same fact; conflicting: another article gives a different figure.",
     )
     attribution: str | None = Field(
-        None, description="Whom the sentence attributes the claim to ('Stoltenberg', 'UN "
+        default=None, description="Whom the sentence attributes the claim to ('Stoltenberg', 'UN "
         "officials'); null when the article states it in its own voice.")
-    hedged: bool = Field(False, description="The claim is hedged: reportedly, allegedly, "
+    hedged: bool = Field(default=False, description="The claim is hedged: reportedly, allegedly, "
                          "unconfirmed, is said to...")
     copies: list[Copy] = Field(default_factory=list,
                                description="The other articles of the same story (copy group).")
@@ -82,13 +82,14 @@ class Answer(BaseModel):
     citations: list[Citation] = []
     related: list[Hit] = []
     short_answer: ShortAnswer | None = None
-    as_of: dt.date | None = Field(None, description="The newest date among the answer citations.")
+    as_of: dt.date | None = Field(
+        default=None, description="The newest date among the answer citations.")
     time_reading: str | None = Field(
-        None, description="How the question's time words were read ('the newest reports', "
+        default=None, description="How the question's time words were read ('the newest reports', "
         "'published in February 2020'), or that a time word could not be read.")
     independent_outlets: int = Field(
-        0, description="Distinct stories (copy groups) behind the answer and its corroborating "
-        "citations: one wire story printed five times counts once.")
+        default=0, description="Distinct stories (copy groups) behind the answer and its "
+        "corroborating citations: one wire story printed five times counts once.")
 
 
 class IndexInfo(BaseModel):
@@ -105,6 +106,6 @@ class IndexInfo(BaseModel):
     index_type: str
     size_bytes: int
     copy_groups: int | None = Field(
-        None, description="Distinct stories: articles grouped with their copies.")
+        default=None, description="Distinct stories: articles grouped with their copies.")
     created: dt.datetime | None = None
     updated: dt.datetime | None = None
