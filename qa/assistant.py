@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from corpus.models import Article
-from qa.engine import answering, evidence
+from qa.engine import answering, evidence, provenance
 from qa.engine.answering import Scoring
 from qa.engine.followups import context_for
 from qa.engine.lexical import LexicalIndex
@@ -228,10 +228,17 @@ class Assistant:
         chosen = answering.pick(scoring.ranked)
         # answers come from the top passages; other articles that corroborate or contradict them
         # are looked for in all the passages retrieved
-        body, citations = evidence.build(q, chosen, scoring.retrieved or scoring.ranked,
-                                         self._article)
+        pool = scoring.retrieved or scoring.ranked
+        groups = self.store.copy_groups(sorted({s.article_id for s in pool}))
+        body, citations = evidence.build(q, chosen, pool, self._article,
+                                         lambda article_id: groups.get(article_id, article_id))
+        cited = sorted({groups.get(c.article_id, c.article_id) for c in citations})
+        provenance.attach_copies(citations, groups, self.store.group_members(cited),
+                                 self._article)
         return Answer(question=text, found=True, answer=body, confidence=conf,
-                      citations=citations, related=related)
+                      citations=citations, related=related,
+                      as_of=provenance.as_of(citations),
+                      independent_outlets=provenance.independent_outlets(citations, groups))
 
     def chat(self, *, source: str | None = None, published_from: dt.date | None = None,
              published_to: dt.date | None = None) -> Conversation:

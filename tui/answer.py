@@ -10,7 +10,7 @@ from textual.widgets import Static
 from qa import Answer
 from tui.refs import SourceRef, refs_for_hits
 from tui.source_card import SourceCard
-from tui.text import line, with_markers
+from tui.text import MARKER_STYLE, line, with_markers
 from tui.turn import TurnMessage
 
 
@@ -28,7 +28,14 @@ class AnswerMessage(TurnMessage):
         self.border_subtitle = f"confidence {answer.confidence:.2f}"
 
     def compose(self) -> ComposeResult:
+        short = self.answer.short_answer
+        if short is not None:
+            yield Static(line((short.text, "bold"), " ", (f"[{short.citation}]", MARKER_STYLE)),
+                         classes="short-answer")
         yield Static(with_markers(self.answer.answer), classes="answer-text")
+        notes = evidence_notes(self.answer)
+        if notes:
+            yield Static(line((notes, "$text-muted")), classes="answer-notes")
         if not self.refs:
             return
         # A found answer lists its sources here only while the sources panel is hidden; a
@@ -38,3 +45,17 @@ class AnswerMessage(TurnMessage):
                 yield Static(line(("Closest passages:", "bold")), classes="related-label")
             for ref in self.refs:
                 yield SourceCard(ref, compact=True)
+
+
+def evidence_notes(answer: Answer) -> str:
+    """One line under a found answer: how the question's time words were read, as of when, and
+    how many independent stories back it."""
+    if not answer.found:
+        return answer.time_reading or ""
+    parts = [answer.time_reading]
+    if answer.as_of:
+        parts.append(f"as of {answer.as_of.isoformat()}")
+    if answer.independent_outlets:
+        n = answer.independent_outlets
+        parts.append(f"{n} independent {'story' if n == 1 else 'stories'}")
+    return " · ".join(p for p in parts if p)

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from qa import Citation, Hit
+from qa.models import Copy
 
 
 @dataclass(frozen=True)
@@ -26,12 +27,16 @@ class SourceRef:
     role: str = "answer"
     score: float | None = None
     location: str | None = None
+    attribution: str | None = None
+    hedged: bool = False
+    copies: tuple[Copy, ...] = ()
 
     @classmethod
     def from_citation(cls, c: Citation) -> SourceRef:
         return cls(n=c.n, article_id=c.article_id, title=c.title, outlet=c.source,
                    published=c.published, text=c.quote, start=c.start, end=c.end, role=c.role,
-                   score=c.score, location=c.url or c.path)
+                   score=c.score, location=c.url or c.path, attribution=c.attribution,
+                   hedged=c.hedged, copies=tuple(c.copies))
 
     @classmethod
     def from_hit(cls, n: int, h: Hit) -> SourceRef:
@@ -41,9 +46,28 @@ class SourceRef:
 
     @property
     def meta(self) -> str:
-        """"Outlet · 2020-02-28", leaving out what is unknown."""
-        parts = [self.outlet, self.published.isoformat() if self.published else None]
+        """"Outlet · 2020-02-28", or "Outlet · undated" for a citation with no date."""
+        when = (self.published.isoformat() if self.published
+                else "undated" if self.role != "passage" else None)
+        return " · ".join(p for p in (self.outlet, when) if p)
+
+    @property
+    def voice(self) -> str:
+        """Who makes the claim, and whether it is hedged: "says Stoltenberg · hedged"."""
+        parts = [f"says {self.attribution}" if self.attribution else None,
+                 "hedged (reportedly, alleged...)" if self.hedged else None]
         return " · ".join(p for p in parts if p)
+
+    @property
+    def copies_line(self) -> str:
+        """"+2 copies: Reuters 2020-02-28, AP" (the same story printed elsewhere)."""
+        if not self.copies:
+            return ""
+        names = ", ".join(" ".join(x for x in (c.source or c.article_id,
+                                                c.published and c.published.isoformat()) if x)
+                          for c in self.copies[:3])
+        more = "…" if len(self.copies) > 3 else ""
+        return f"+{len(self.copies)} {'copy' if len(self.copies) == 1 else 'copies'}: {names}{more}"
 
 
 def refs_for_hits(hits: list[Hit]) -> list[SourceRef]:

@@ -46,14 +46,20 @@ class SourceCard(Static, can_focus=True):
 
     def compact_line(self):
         meta = self.ref.meta
+        copies = f" (+{len(self.ref.copies)})" if self.ref.copies else ""
         return line(*self.label(), (self.ref.title, "bold"),
-                    *([(f" — {meta}", "$text-muted")] if meta else []))
+                    *([(f" — {meta}{copies}", "$text-muted")] if meta or copies else []))
 
     def full(self):
         meta = self.ref.meta or "outlet and date unknown"
         quote = snippet(self.ref.text, self.quote_limit)
+        extra: list[tuple[str, str] | str] = []
+        if self.ref.voice:
+            extra += ["\n", (self.ref.voice, "$text-warning" if self.ref.hedged else "$text")]
+        if self.ref.copies:
+            extra += ["\n", (self.ref.copies_line, "$text-muted")]
         return line(*self.label(), (self.ref.title, "bold"), "\n", (meta, "$text-muted"), "\n",
-                    (f"“{quote}”", "italic"))
+                    (f"“{quote}”", "italic"), *extra)
 
     def on_click(self) -> None:
         self.action_choose()

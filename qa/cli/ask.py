@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import textwrap
 from typing import TYPE_CHECKING
 
 from qa.cli.options import add_filters, add_index, check_dates, filters, open_assistant
 from qa.engine.text import snippet
 
+BOLD, PLAIN = "\033[1m", "\033[0m"
+
 if TYPE_CHECKING:
     from qa.cli.options import Subparsers
-    from qa.models import Answer
+    from qa.models import Answer, Copy
 
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
@@ -33,22 +37,40 @@ def run(args: argparse.Namespace) -> int:
     check_dates(args)
     with open_assistant(args) as assistant:
         answer = assistant.ask(question, **filters(args))
-    print(answer.model_dump_json(indent=2) if args.json else render(answer))
+    print(answer.model_dump_json(indent=2) if args.json
+          else render(answer, bold=sys.stdout.isatty() and not os.environ.get("NO_COLOR")))
     return 0
 
 
-def render(answer: Answer) -> str:
-    """The answer as text: the sentences with [n] markers, then the numbered sources."""
+def render(answer: Answer, *, bold: bool = False) -> str:
+    """The answer as text: the short answer (in bold on a terminal), the sentences with [n]
+    markers, then the numbered sources with who says so, and copies of the same story."""
     wrap = textwrap.TextWrapper(width=100)
-    lines = wrap.wrap(answer.answer)
+    lines: list[str] = []
+    if answer.short_answer is not None:
+        text = answer.short_answer.text
+        lines.append(f"{BOLD}{text}{PLAIN} [{answer.short_answer.citation}]" if bold
+                     else f"{text} [{answer.short_answer.citation}]")
+    lines += wrap.wrap(answer.answer)
+    notes = _notes(answer)
+    if notes:
+        lines.append(f"({notes})")
     if answer.found:
         lines += ["", "Sources:"]
         for c in answer.citations:
-            meta = ", ".join(x for x in (c.source, c.published and c.published.isoformat()) if x)
+            when = c.published.isoformat() if c.published else "undated"
+            meta = ", ".join(x for x in (c.source, when) if x)
             role = "" if c.role == "answer" else f" ({c.role})"
-            lines.append(f"[{c.n}]{role} {c.title}" + (f" - {meta}" if meta else ""))
+            lines.append(f"[{c.n}]{role} {c.title} - {meta}")
             lines += textwrap.wrap(f'"{snippet(c.quote)}"', width=96, initial_indent="    ",
                                    subsequent_indent="    ")
+            voice = [f"says {c.attribution}" if c.attribution else "",
+                     "hedged" if c.hedged else ""]
+            if any(voice):
+                lines.append("    " + "; ".join(v for v in voice if v))
+            if c.copies:
+                lines.append(f"    +{len(c.copies)} {'copy' if len(c.copies) == 1 else 'copies'}"
+                             ": " + ", ".join(_copy(x) for x in c.copies))
             lines.append(f"    {c.url or c.path or c.article_id} (chars {c.start}-{c.end})")
         lines.append(f"confidence {answer.confidence:.2f}")
     elif answer.related:
@@ -59,3 +81,18 @@ def render(answer: Answer) -> str:
             lines += textwrap.wrap(snippet(h.text, 200), width=96, initial_indent="    ",
                                    subsequent_indent="    ")
     return "\n".join(lines)
+
+
+def _notes(answer: Answer) -> str:
+    parts = [answer.time_reading]
+    if answer.found and answer.as_of:
+        parts.append(f"as of {answer.as_of.isoformat()}")
+    if answer.found and answer.independent_outlets:
+        n = answer.independent_outlets
+        parts.append(f"{n} independent {'story' if n == 1 else 'stories'}")
+    return "; ".join(p for p in parts if p)
+
+
+def _copy(c: Copy) -> str:
+    return " ".join(x for x in (c.source or c.article_id,
+                                c.published.isoformat() if c.published else None) if x)

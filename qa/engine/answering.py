@@ -220,7 +220,8 @@ def contradicted(ranked: list[Sentence], m: int = 5) -> bool:
 
 def pick(ranked: list[Sentence], ratio: float = SECOND_RATIO, most: int = 2) -> list[Sentence]:
     """The best sentence, and the next ones scoring within ``ratio`` of it (up to ``most``),
-    in reading order when they come from the same article."""
+    best first: the first cited sentence is the one the answer rests on most (and the one the
+    short answer is taken from), even when a weaker one comes before it in the article."""
     if not ranked:
         return []
     chosen = [ranked[0]]
@@ -231,8 +232,7 @@ def pick(ranked: list[Sentence], ratio: float = SECOND_RATIO, most: int = 2) -> 
         if any(_same(s, c) for c in chosen):
             continue
         chosen.append(s)
-    return sorted(chosen, key=lambda s: (ranked.index(s) if s.article_id != chosen[0].article_id
-                                         else -1, s.start)) if len(chosen) > 1 else chosen
+    return chosen
 
 
 def _same(a: Sentence, b: Sentence) -> bool:

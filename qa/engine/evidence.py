@@ -20,11 +20,13 @@ SAME_TOPIC = 0.55     # cosine at which two sentences with figures speak of the 
 MOST_PER_ROLE = 2
 
 
-def supporting(question: Question, answer: list[Sentence], ranked: list[Sentence]
+def supporting(question: Question, answer: list[Sentence], ranked: list[Sentence],
+               group_of: Callable[[str], str] | None = None
                ) -> list[tuple[Sentence, str, Sentence]]:
     """``(sentence, role, answer_sentence)`` for sentences of other articles that corroborate
     or contradict the answer, one per article (articles in the order of their best relevant
-    sentence). An article that says the same anywhere corroborates it (its best sentence
+    sentence), leaving out copies of the answer's articles (``group_of``: copy group
+    of an article id). An article that says the same anywhere corroborates it (its best sentence
     stating the answer's figure is cited, else its best saying the same); one that only gives
     other figures conflicts, and the sentence cited is the one closest to the answer's (the
     same topic: not "3.6 million people" for the people displaced, but "950,000 civilians have
@@ -33,15 +35,17 @@ def supporting(question: Question, answer: list[Sentence], ranked: list[Sentence
         return []
     best = answer[0].score
     asked = set(numbers(question.text))
-    used = {s.article_id for s in answer}
+    group = group_of or (lambda article_id: article_id)
+    used = {group(s.article_id) for s in answer}
     found: dict[str, list[tuple[Sentence, str, Sentence, float]]] = {}
     for s in ranked:
-        if s.article_id in used or s.vector is None or s.score < RELEVANT * best:
+        if s.vector is None or s.score < RELEVANT * best or group(s.article_id) in used:
             continue
         for a in answer:
             role = _relation(question, a, s, asked)
             if role and a.vector is not None:
-                found.setdefault(s.article_id, []).append((s, role, a, float(a.vector @ s.vector)))
+                found.setdefault(group(s.article_id), []).append(
+                    (s, role, a, float(a.vector @ s.vector)))
                 break
     out: list[tuple[Sentence, str, Sentence]] = []
     counts = {"corroborating": 0, "conflicting": 0}
@@ -73,28 +77,66 @@ def _relation(question: Question, a: Sentence, s: Sentence, asked: set[float]) -
 
 
 def build(question: Question, answer: list[Sentence], ranked: list[Sentence],
-          article: Callable[[str], Article | None]) -> tuple[str, list[Citation]]:
-    """The answer text with ``[n]`` markers, and its verified citations."""
-    citations: list[Citation] = []
-    markers: dict[int, list[int]] = {i: [] for i in range(len(answer))}
-    for i, s in enumerate(answer):
-        citations.append(_cite(len(citations) + 1, s, "answer"))
-        markers[i].append(len(citations))
-    extra = supporting(question, answer, ranked)
-    conflicts = []
+          article: Callable[[str], Article | None],
+          group_of: Callable[[str], str] | None = None) -> tuple[str, list[Citation]]:
+    """The answer text with ``[n]`` markers, and its verified citations, numbered in the order
+    the text cites them. When other articles give a different figure, the reports are put in
+    date order, newest first, undated last: "The latest report (2020-02-28, Anadolu Agency)
+    says: ... [1] Earlier (2020-02-27, Reuters): ... [2]". ``group_of(article_id)``: its copy
+    group; a copy of an article already cited neither corroborates nor conflicts (it is the
+    same report, listed under :attr:`Citation.copies`)."""
+    extra = [e for e in supporting(question, answer, ranked, group_of)]
+    conflicts = [s for s, role, _ in extra if role == "conflicting"]
+    backing: dict[int, list[Sentence]] = {i: [] for i in range(len(answer))}
     for s, role, a in extra:
-        citations.append(_cite(len(citations) + 1, s, role))
         if role == "corroborating":
-            markers[answer.index(a)].append(len(citations))
-        else:
-            conflicts.append((s, len(citations)))
-    parts = [f"{snippet(s.text)} {''.join(f'[{n}]' for n in markers[i])}"
-             for i, s in enumerate(answer)]
-    if conflicts:
-        parts.append("Other reports give a different figure:")
-        parts += [f"{snippet(s.text)} [{n}]" for s, n in conflicts]
+            backing[answer.index(a)].append(s)
+    citations: list[Citation] = []
+
+    def cite(s: Sentence, role: str) -> int:
+        citations.append(_cite(len(citations) + 1, s, role))
+        return len(citations)
+
+    def stated(i: int) -> str:
+        marks = [cite(answer[i], "answer")] + [cite(b, "corroborating") for b in backing[i]]
+        return f"{snippet(answer[i].text)} {''.join(f'[{n}]' for n in marks)}"
+
+    if not conflicts:
+        body = " ".join(stated(i) for i in range(len(answer)))
+    else:
+        body = _dated(answer, conflicts, stated, lambda s: f"{snippet(s.text)} "
+                      f"[{cite(s, 'conflicting')}]")
     verify(citations, article)
-    return " ".join(parts), citations
+    return body, citations
+
+
+def _dated(answer: list[Sentence], conflicts: list[Sentence], stated: Callable[[int], str],
+           conflicting: Callable[[Sentence], str]) -> str:
+    """Reports that give different figures, newest first: each report is one article's
+    sentences (the answer's, with their corroboration, or a conflicting one)."""
+    reports: dict[str, list[tuple[int | None, Sentence]]] = {}
+    for i, s in enumerate(answer):
+        reports.setdefault(s.article_id, []).append((i, s))
+    for s in conflicts:
+        reports.setdefault(s.article_id, []).append((None, s))
+    order = sorted(reports.values(), key=lambda r: _age(r[0][1]))
+    parts = []
+    for k, report in enumerate(order):
+        p = report[0][1].passage
+        when = p.published.isoformat() if p.published else "undated"
+        who = f"{when}, {p.source}" if p.source else when
+        lead = "The latest report" if k == 0 and p.published else (
+            "An undated report" if not p.published else "Earlier")
+        verb = " says:" if k == 0 and p.published else ":"
+        said = " ".join(stated(i) if i is not None else conflicting(s) for i, s in report)
+        parts.append(f"{lead} ({who}){verb} {said}")
+    return " ".join(parts)
+
+
+def _age(s: Sentence) -> tuple[int, int]:
+    """Sort key: newest first, undated last."""
+    d = s.passage.published
+    return (1, 0) if d is None else (0, -d.toordinal())
 
 
 def _cite(n: int, s: Sentence, role: str) -> Citation:
