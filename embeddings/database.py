@@ -187,6 +187,10 @@ def has_table(conn: sqlite3.Connection, name: str) -> bool:
                         (name,)).fetchone() is not None
 
 
+def has_column(conn: sqlite3.Connection, table: str, column: str) -> bool:
+    return any(r[1] == column for r in conn.execute(f"PRAGMA table_info({table})"))
+
+
 def sentence_vectors_of(conn: sqlite3.Connection, vids: Sequence[int], dim: int
                         ) -> dict[int, np.ndarray]:
     """``{vid: (sentences, dim) float32}`` for the passages among ``vids`` whose sentence

@@ -50,6 +50,14 @@ def _format_2(conn: sqlite3.Connection) -> None:
                  "FROM articles a WHERE a.id = passages.article_id)")
 
 
+def _copy_groups(conn: sqlite3.Connection) -> None:
+    """Articles get a ``copy_group`` (``ADD COLUMN`` has no ``IF NOT EXISTS``: a database whose
+    version was set back by hand may have it already), and an index on it."""
+    if not db.has_column(conn, "articles", "copy_group"):
+        conn.execute("ALTER TABLE articles ADD COLUMN copy_group TEXT")
+    conn.execute("CREATE INDEX IF NOT EXISTS articles_copy_group ON articles(copy_group)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "articles, passages, vectors, removals and indexed files", """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -79,6 +87,11 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS sentence_vectors (
     vid INTEGER PRIMARY KEY REFERENCES passages(vid) ON DELETE CASCADE, vectors BLOB NOT NULL);
 """, data=_format_2),
+    # NULL: not compared yet (its own group meanwhile); qa index compares the NULL ones once
+    # (the articles of an index built before, incrementally) and sets them. Readable: reads of
+    # a database without the column treat every article as its own group.
+    Migration(3, "copy groups: articles that carry one story (wire copies, reprints)", "",
+              data=_copy_groups),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

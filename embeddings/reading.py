@@ -10,6 +10,7 @@ import numpy as np
 
 from corpus.models import Article
 from embeddings import database as db
+from embeddings import groups
 from embeddings.errors import IndexStoreError, translated
 from embeddings.models import Manifest, StoredPassage
 
@@ -109,6 +110,21 @@ class StoreReads:
             for row in cur:
                 yield db.article_from_row(row)
 
+    def copy_groups(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """The copy group of each known article (see :mod:`embeddings.groups`)."""
+        with self._db.lock, translated(self.root):
+            return groups.copy_groups(self._db.conn, article_ids)
+
+    def group_members(self, group_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The articles of each known group, oldest-indexed first."""
+        with self._db.lock, translated(self.root):
+            return groups.group_members(self._db.conn, group_ids)
+
+    def ungrouped(self) -> dict[str, list[int]]:
+        """``{article id: vids}`` of the articles not yet compared for copies, oldest first."""
+        with self._db.lock, translated(self.root):
+            return groups.ungrouped(self._db.conn)
+
     def vids_matching(self, *, source: str | None = None, published_from: dt.date | None = None,
                       published_to: dt.date | None = None) -> np.ndarray:
         """The vids of passages whose article matches all the filters given (``source``
@@ -139,6 +155,7 @@ class StoreReads:
                 "SELECT DISTINCT source FROM articles WHERE source IS NOT NULL ORDER BY source")]
             lo, hi = self._db.conn.execute("SELECT min(published), max(published) FROM articles"
                                            ).fetchone()
+            copy_groups = groups.count_groups(self._db.conn)
         size = sum(f.stat().st_size for f in self.root.iterdir() if f.is_file())
         return {
             "path": str(self.root), "articles": m.articles, "passages": m.passages,
@@ -146,7 +163,7 @@ class StoreReads:
             "latest": dt.date.fromisoformat(hi) if hi else None, "model": m.model, "dim": m.dim,
             "index_type": m.index_type, "size_bytes": size, "created": m.created,
             "updated": m.updated, "generation": m.generation, "weights_sha256": m.weights_sha256,
-            "format_version": m.format_version,
+            "format_version": m.format_version, "copy_groups": copy_groups,
         }
 
 

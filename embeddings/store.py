@@ -286,6 +286,19 @@ class IndexStore:
     def articles(self) -> Iterator[Article]:
         return self.reads.articles()
 
+    def copy_groups(self, article_ids: Sequence[str]) -> dict[str, str]:
+        """The copy group id of each known article (an article with no copy: its own id)."""
+        return self.reads.copy_groups(article_ids)
+
+    def group_members(self, group_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The article ids of each known group, oldest-indexed first."""
+        return self.reads.group_members(group_ids)
+
+    def ungrouped(self) -> dict[str, list[int]]:
+        """``{article id: vids}`` of the articles not compared for copies yet (an index from
+        before copy groups, or articles written outside ``qa index``), oldest first."""
+        return self.reads.ungrouped()
+
     def vids_matching(self, *, source: str | None = None, published_from: dt.date | None = None,
                       published_to: dt.date | None = None) -> np.ndarray:
         """The vids of passages whose article matches all the filters given."""

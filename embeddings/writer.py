@@ -16,6 +16,7 @@ import numpy as np
 from corpus.models import Article, Passage
 from embeddings import database as db
 from embeddings import faiss_index as fx
+from embeddings import groups
 from embeddings.errors import IndexStoreError, sqlite_error
 from embeddings.files import atomic_write
 from embeddings.layout import IndexLayout
@@ -57,13 +58,14 @@ class Batch:
                              f"{vectors.shape}")
         conn = self._conn
         self._drop_passages([article.id])
+        groups.leave_groups(conn, [article.id])  # compared again (qa.indexing.copies)
         conn.execute(
             f"INSERT INTO articles({db.ARTICLE_COLUMNS}, generation, indexed_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
             "title=excluded.title, text=excluded.text, source=excluded.source, "
             "site=excluded.site, published=excluded.published, url=excluded.url, "
             "path=excluded.path, content_hash=excluded.content_hash, "
-            "generation=excluded.generation, indexed_at=excluded.indexed_at",
+            "generation=excluded.generation, indexed_at=excluded.indexed_at, copy_group=NULL",
             (article.id, article.title, article.text, article.source, article.site,
              article.published.isoformat() if article.published else None, article.url,
              article.path, article.content_hash, self.generation, db.now().isoformat()))
@@ -111,11 +113,17 @@ class Batch:
         """Remove these articles and their passages; returns how many were stored."""
         ids = list(article_ids)
         self._drop_passages(ids)
+        groups.leave_groups(self._conn, ids)
         n = 0
         for part, marks in db.in_lists(ids):
             n += self._conn.execute(f"DELETE FROM articles WHERE id IN ({marks})", part).rowcount
         self.changed = self.changed or n > 0
         return n
+
+    def set_copy_group(self, article_id: str, group_id: str) -> None:
+        """Put ``article_id`` in the copy group ``group_id`` (the id of its first article; the
+        article's own id: a group of its own, compared and found no copy of another)."""
+        self.changed = groups.set_group(self._conn, article_id, group_id) > 0 or self.changed
 
     def touch_file(self, path: str, size: int, mtime_ns: int, recipe: str | None = None) -> None:
         """Record that every article of file ``path`` (this size and mtime, read the way
