@@ -21,7 +21,7 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] in {"-h", "--help"}:
         print("usage: python -m bench NAME [ARGS...]   names:", ", ".join(available()))
         return 0
-    name, rest = argv[0], argv[1:]
+    name, rest = argv[0].replace("-", "_"), argv[1:]  # "short-answers" names short_answers
     names = [n for n in QUICK if n in available()] if name == "all" else [name]
     for n in names:
         if n not in available():
