@@ -187,3 +187,40 @@ def test_a_migration_killed_midway_leaves_format_1(old_index, monkeypatch):
     conn.close()
     with IndexStore.open(old_index) as store:
         answers(store)
+
+
+def test_schema_2_gets_copy_groups_each_article_its_own(old_index, monkeypatch):
+    """Step 3 adds ``articles.copy_group`` (and its index) without touching vectors: every
+    article is its own group, and ``ungrouped`` lists them all for the next `qa index`. A
+    read-only open of schema 2 still reads (no column: every article its own group)."""
+    with monkeypatch.context() as m:  # bring the old index to schema 2, as the last version did
+        m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:2])
+        m.setattr(migrations, "SCHEMA_VERSION", 2)
+        IndexStore.open(old_index, writable=True).close()
+    assert user_version(old_index) == 2
+    conn = sqlite3.connect(old_index / "store.sqlite")
+    vectors = conn.execute("SELECT vid, vector FROM vectors ORDER BY vid").fetchall()
+    conn.close()
+    with IndexStore.open(old_index) as store:  # read-only: schema 2 as it is
+        answers(store)
+        assert store.copy_groups(["a1", "nope"]) == {"a1": "a1"}
+        assert store.group_members(["a1"]) == {"a1": ["a1"]}
+        assert store.info()["copy_groups"] == 1 and store.ungrouped() == {}
+    assert user_version(old_index) == 2
+    with IndexStore.open(old_index, writable=True) as store:
+        answers(store)
+        assert store.ungrouped() == {"a1": [1, 2]}
+        extra = Article(id="a2", title="T2", text="Another text.", content_hash="h2")
+        store.upsert(extra, chunk_article(extra), np.eye(1, DIM, 2, dtype=np.float32))
+        with store.batch() as b:
+            b.set_copy_group("a1", "a1")
+            b.set_copy_group("a2", "a1")
+        assert store.copy_groups(["a1", "a2"]) == {"a1": "a1", "a2": "a1"}
+        assert store.info()["copy_groups"] == 1 and store.ungrouped() == {}
+    assert user_version(old_index) == migrations.SCHEMA_VERSION == 3
+    conn = sqlite3.connect(old_index / "store.sqlite")
+    assert conn.execute("SELECT vid, vector FROM vectors WHERE vid <= 2 ORDER BY vid"
+                        ).fetchall() == vectors  # not re-embedded, not rewritten
+    assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'articles_copy_group'"
+                        ).fetchone() == (1,)
+    conn.close()

@@ -32,13 +32,15 @@ def index_paths(
     batch_size: int = 32,
     prepare: bool = True,
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
+    copies: bool = True,
 ) -> IndexSummary:
     """Add the articles under ``paths`` to the index in ``store_dir`` (created if need be).
 
     ``prepare`` also gives sentence vectors to passages that lack them (an index from format 1)
     and saves BM25 (:func:`prepare_answers`), so no question waits for them. ``store_dir`` may
     be a store already open for writing (left open). An article of more than
-    ``max_article_bytes`` of text is skipped with a warning. Raises
+    ``max_article_bytes`` of text is skipped with a warning. ``copies``: put the articles
+    written in copy groups (:mod:`qa.indexing.copies`; off only to measure what it costs). Raises
     ``CorpusError`` for a missing path or no readable articles, ``IndexStoreError`` for index
     problems.
     """
@@ -53,7 +55,8 @@ def index_paths(
                           "give files or folders that hold some")
     store, created = _open(store_dir, encoder, wait)
     run = IndexRun(store, files, roots, encoder, prune=prune, progress=progress, fields=fields,
-                   batch_size=batch_size, started=started, max_article_bytes=max_article_bytes)
+                   batch_size=batch_size, started=started, max_article_bytes=max_article_bytes,
+                   copies=copies)
     try:
         run.run()
         try:

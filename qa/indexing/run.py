@@ -32,7 +32,8 @@ from corpus import DEFAULT_MAX_ARTICLE_BYTES, CorpusError, chunk_article, contex
 from corpus.chunking import DEFAULT_MAX_TOKENS
 from corpus.models import Article, Passage
 from embeddings import IndexStoreError, PassageStore, TextEncoder
-from qa.indexing.file_reader import Done, Item, Reader
+from qa.indexing.copies import CopyGrouper
+from qa.indexing.file_reader import Done, Item, Reader, Work
 from qa.indexing.summary import IndexingInterrupted, IndexSummary, Progress
 
 log = logging.getLogger("qa")
@@ -61,7 +62,7 @@ class IndexRun:
                  progress: Callable[[Progress], None] | None = None,
                  fields: Mapping[str, str] | None = None, batch_size: int = 32,
                  started: float | None = None,
-                 max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> None:
+                 max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES, copies: bool = True) -> None:
         self.store = store
         self.roots = roots
         self.encoder = encoder
@@ -84,6 +85,8 @@ class IndexRun:
         # digest of a passage's text -> its vid, for passages this run stored: wire copies
         # repeat whole paragraphs across outlets, read back rather than encoded again
         self.seen: dict[bytes, int] = {}
+        # copy groups (qa.indexing.copies): the articles of each batch, once it is committed
+        self.grouper = CopyGrouper(store) if copies else None
 
     def run(self) -> IndexSummary:
         """Index everything, then prune if asked. Raises :class:`IndexingInterrupted` on
@@ -91,6 +94,8 @@ class IndexRun:
         restore_sigint = _catch_sigint(self.stop)
         self.reader.start()
         try:
+            if self.grouper is not None:  # an index from before copy groups: once, in chunks
+                self.grouper.group_ungrouped()
             self._consume()
             self._check_something_was_read()
             if self.prune:
@@ -133,6 +138,7 @@ class IndexRun:
         vectors, sentences = self._encode(texts, [s for item in items for s in item.spans()],
                                           own)
         offset = 0
+        written: dict[str, list[int]] = {}
         with self.store.batch() as batch:
             for item in items:
                 end = offset + item.embeds
@@ -140,7 +146,11 @@ class IndexRun:
                 if item.embeds:
                     vids = batch.added_vids[-item.embeds:]
                     self.seen.update(zip(map(_digest, own[offset:end]), vids, strict=True))
+                    if isinstance(item, Work):
+                        written[item.article.id] = vids
                 offset = end
+        if self.grouper is not None:
+            self.grouper.group(written)
         for item in items:
             item.tally(self.summary)
             self.articles_done += item.articles
