@@ -80,6 +80,8 @@ def _read(name: str, m: re.Match[str], today: dt.date | None) -> Span | None:
     g = m.groupdict()
     month = MONTHS[g["mon"].lower().rstrip(".")] if g.get("mon") else int(g.get("m") or 1)
     year = int(g["year"]) if g.get("year") else None
+    if year is None and name == "day":
+        return None  # "born on July 4", "attacked on Jan. 8": the day of an event, not a report
     year_read = year is None and name not in {"year", "decade"}
     if year_read:
         year = _year_of(month, int(g.get("d") or 1), today)
@@ -165,8 +167,13 @@ def _calendar(d: dt.date, unit: str) -> Period:
     return d, d, f"published on {d}"
 
 
+def _count(word: str | None) -> int:
+    word = (word or "one").lower()
+    return _NUMBER_WORDS[word] if word in _NUMBER_WORDS else int(word)
+
+
 def _rolling(m: re.Match[str], today: dt.date) -> Period | None:
-    n = _NUMBER_WORDS.get((m.group("n") or "1").lower()) or int(m.group("n"))
+    n = _count(m.groupdict().get("n"))
     if not 1 <= n <= 100:
         return None
     lo = _shift(today, n, m.group("unit").lower())
@@ -184,12 +191,16 @@ def _last(m: re.Match[str], today: dt.date) -> Period:
 
 
 def _weekend(m: re.Match[str], today: dt.date) -> Period:
+    """Saturday to Monday: a weekend's events are reported through the Monday."""
     saturday = _monday(today) - dt.timedelta(days=2)
-    return saturday, saturday + dt.timedelta(days=1), f"published on the weekend of {saturday}"
+    if today <= saturday + dt.timedelta(days=2):  # said on the Monday itself: the one before
+        saturday -= dt.timedelta(days=7)
+    return (saturday, saturday + dt.timedelta(days=2),
+            f"published from {saturday} to {saturday + dt.timedelta(days=2)}")
 
 
 def _ago(m: re.Match[str], today: dt.date) -> Period | None:
-    n = _NUMBER_WORDS.get(m.group("n").lower()) or int(m.group("n"))
+    n = _count(m.groupdict().get("n"))
     unit = m.group("unit").lower()
     if not 1 <= n <= 100:
         return None
@@ -207,14 +218,15 @@ _RELATIVE: list[tuple[re.Pattern[str], Callable[[re.Match[str], dt.date], Period
                 rf"(?:{_N}\s+)?{_UNIT}\b", re.I), _rolling),
     (re.compile(rf"\bthis\s+past\s+{_UNIT}\b(?:['’]s)?", re.I), _rolling),
     (re.compile(r"\b(?:last|this\s+past)\s+weekend\b(?:['’]s)?", re.I), _weekend),
-    (re.compile(rf"\b(?:earlier\s+)?this\s+{_UNIT}\b(?:['’]s)?", re.I), _this),
+    (re.compile(r"\b(?:earlier\s+)?this\s+(?P<unit>month|year)\b(?:['’]s)?", re.I), _this),
     (re.compile(rf"\b(?:last|previous)\s+{_UNIT}\b(?:['’]s)?", re.I), _last),
     (re.compile(rf"\b{_N}\s+{_UNIT}\s+ago\b", re.I), _ago),
     (re.compile(r"\byesterday\b(?:['’]s)?", re.I), _day(1)),
-    (re.compile(r"(?<!as of )\btoday\b(?!['’])", re.I), _day(0)),
+    (re.compile(r"(?<!as of )(?<!USA )\b(?:today|Today)\b(?!['’])"), _day(0)),
 ]
 
 
+_OF = re.compile(r"\bof\s+$", re.I)  # "the end of this year" names a moment, maybe to come
 _PROBE = dt.date(2000, 1, 1)  # to tell a readable phrase when there is no reference date
 
 
@@ -225,7 +237,7 @@ def read_relative(text: str, today: dt.date | None
     out = []
     for pattern, read in _RELATIVE:
         for m in pattern.finditer(text):
-            if read(m, today or _PROBE) is None:
+            if _OF.search(text, 0, m.start()) or read(m, today or _PROBE) is None:
                 continue  # "46 years ago" is fine, "400 years ago" names no article's date
             out.append((m.start(), m.end(), m.group(0), read(m, today) if today else None))
     return out
