@@ -16,6 +16,7 @@ from pathlib import Path
 from corpus import DEFAULT_MAX_ARTICLE_BYTES, CorpusError, context_prefix, iter_files
 from corpus.loading import SUFFIXES
 from embeddings import IndexLayout, IndexStore, PassageStore, TextEncoder
+from embeddings.qdrant.url import is_store_url
 from qa.indexing.run import ENCODE_CHUNK, IndexRun
 from qa.indexing.summary import IndexingInterrupted, IndexSummary, Progress
 
@@ -115,6 +116,10 @@ def _open(store_dir: str | Path | PassageStore, encoder: TextEncoder,
     if not isinstance(store_dir, (str, Path)):  # a store already open for writing
         store_dir.check_model(encoder.name, encoder.dim, encoder.weights_sha256)
         return store_dir, False
+    if isinstance(store_dir, str) and is_store_url(store_dir):  # Qdrant (made if need be)
+        from qa.indexing.stores import open_store
+
+        return open_store(store_dir, writable=True, encoder=encoder, wait=wait), False
     path = Path(store_dir).expanduser().absolute()
     layout = IndexLayout(path)
     if layout.manifest.exists() or layout.database.exists():
