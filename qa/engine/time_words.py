@@ -36,7 +36,8 @@ _NEWEST = re.compile(r"\b(?:as of (?:now|today)|so far|(?<!up )to date|most rece
                      r"latest|newest|currently|at present|at the moment|right now|"
                      r"in recent (?:days|weeks|months)|(?:earlier )?this week(?:['’]s)?|"
                      r"(?<![-\w])now(?![-\w]))\b"
-                     r"|\bcurrent(?=\s+(?!(?:account|affairs|events)\b)[a-z]{3,})", re.I)
+                     r"|(?:(?<=\b(?:the|its|his|her|our) )|(?<=\btheir ))current"
+                     r"(?=\s+(?!(?:account|affairs)\b)[a-z]{3,})", re.I)
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]*\s+(?=[\"“‘(]?[A-Z])")
 _NEWEST_WORDS = "the newest reports"
 _NO_TODAY = "needs a reference date: none of the articles is dated"
