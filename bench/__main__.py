@@ -9,7 +9,7 @@ from pathlib import Path
 
 import bench
 
-QUICK = ["sentences", "corpus"]
+QUICK = ["sentences", "corpus", "time_words"]
 
 
 def available() -> list[str]:
