@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -172,3 +172,39 @@ class TextEncoder(Protocol):
 
     def warm_up(self) -> None:
         """Load the model now rather than on the first ``encode``."""
+
+
+class FilteredVids(np.ndarray[Any, np.dtype[np.int64]]):
+    """What :meth:`PassageStore.vids_matching` returns from a store that filters by payload
+    (Qdrant): the matching vids, and in ``where`` the filter that found them, so the store's
+    own searches apply the filter (with its payload indexes) rather than a list of ids."""
+
+    where: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, vids: np.ndarray, where: dict[str, Any]) -> FilteredVids:
+        out = np.asarray(vids, dtype=np.int64).view(cls)
+        out.where = where
+        return out
+
+
+@runtime_checkable
+class LexicalStore(Protocol):
+    """A store that keeps the lexical side itself (Qdrant: sparse term vectors and term
+    statistics in the collection), so BM25 needs no local files. ``qa.engine.lexical`` scores
+    with these; terms are the strings ``qa.engine.terms`` makes."""
+
+    def term_stats(self) -> tuple[int, float]:
+        """``(documents, average length in terms)`` of the lexical side."""
+
+    def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]: ...
+
+    def term_counts(self, vids: Sequence[int], terms: Sequence[str]
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(lengths, counts)``: each passage's length in terms (0: not stored) and its
+        ``(len(vids), len(terms))`` term counts."""
+
+    def sparse_search(self, term_weights: Mapping[str, float], k: int, *,
+                      allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(vids, scores)`` of the ``k`` passages whose term weights best match
+        ``term_weights`` (BM25 with the statistics of when each passage was written)."""

@@ -1,11 +1,14 @@
-"""Options shared by the commands: ``--index``/``--model`` (every command that opens an index:
-:func:`add_index`) and the source/date filters of ``qa ask`` and ``qa search``."""
+"""Options shared by the commands: ``--index``/``--store``/``--model`` (every command that opens
+an index: :func:`add_index`) and the source/date filters of ``qa ask`` and ``qa search``."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 from typing import TYPE_CHECKING, TypedDict
+
+from embeddings.qdrant.url import is_store_url
 
 if TYPE_CHECKING:
     from qa.assistant import Assistant
@@ -14,6 +17,9 @@ if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 INDEX_HELP = "the index folder (default: $QA_INDEX, else the per-user data folder)"
+STORE_HELP = ("the index in Qdrant instead of a folder: qdrant:PATH (local mode, one process at "
+              "a time) or http(s)://HOST:6333[/COLLECTION] (API key: $QA_QDRANT_API_KEY); "
+              "default: $QA_STORE")
 MODEL_HELP = ("embedding model name or folder (default: $QA_MODEL, else the index's own; a new "
               "index gets the bundled all-MiniLM-L6-v2)")
 
@@ -28,9 +34,32 @@ def iso_date(text: str) -> dt.date:
 def add_index(parser: argparse.ArgumentParser, *, model: bool = True) -> None:
     """``--index DIR`` and (unless ``model=False``) ``--model M``: the one definition every
     command that opens an index uses (``qa ask/search/eval/serve/info/index``, ``qa chat``)."""
-    parser.add_argument("--index", metavar="DIR", help=INDEX_HELP)
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--index", metavar="DIR", help=INDEX_HELP)
+    # one destination: every command hands ``args.index`` on, and a store URL there opens the
+    # store (qa.indexing.location); $QA_STORE is the default when neither is given
+    where.add_argument("--store", dest="index", metavar="URL", type=store_url, help=STORE_HELP)
+    env = os.environ.get("QA_STORE")
+    if env and is_store_url(env):  # a malformed one is reported when the store is opened
+        parser.set_defaults(index=env)
     if model:
         parser.add_argument("--model", metavar="M", help=MODEL_HELP)
+
+
+def store_url(text: str) -> str:
+    """A ``--store`` value: checked, and kept as given (a folder path is refused)."""
+    from embeddings.errors import IndexStoreError
+    from embeddings.qdrant.url import is_store_url, parse
+
+    if not is_store_url(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a store URL: use qdrant:PATH or http(s)://HOST:6333 (a folder "
+            "goes with --index)")
+    try:
+        parse(text)
+    except IndexStoreError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def add_filters(parser: argparse.ArgumentParser) -> None:

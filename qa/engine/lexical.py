@@ -1,6 +1,13 @@
-"""BM25 over an index's passages (bm25s), saved in the index folder and keyed by its generation.
-Each passage is indexed with its article's headline, outlet and date before its text
-(:func:`corpus.indexed_text`)."""
+"""BM25 over an index's passages. Each passage is indexed with its article's headline, outlet and
+date before its text (:func:`corpus.indexed_text`).
+
+Two implementations of one small interface (:class:`Lexical`), chosen by
+:meth:`LexicalIndex.for_store`: for a folder store, :class:`LexicalIndex` (bm25s), saved in the
+index folder and keyed by its generation; for a store that keeps the lexical side itself (a
+:class:`~embeddings.protocols.LexicalStore`: Qdrant's sparse vectors and term statistics),
+:class:`StoreLexical`, which asks the store for candidates and term counts and scores them with
+the same formula, so both rank alike.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +20,13 @@ import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from corpus import indexed_text
 from embeddings.layout import BM25
+from embeddings.protocols import LexicalStore
 from qa.engine.terms import terms
 
 if TYPE_CHECKING:
@@ -36,6 +44,24 @@ def _bm25s() -> Any:  # bm25s has no type information
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets DEBUG on import
     return bm25s
+
+
+class Lexical(Protocol):
+    """What retrieval and answering need of the lexical side."""
+
+    @property
+    def n_docs(self) -> int:
+        """How many passages are indexed (0: no lexical side to ask)."""
+
+    def idf(self, term: str) -> float: ...
+
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` ``(vids, scores)`` with a positive BM25 score, best first; ``allowed``:
+        the only vids to consider."""
+
+    def scores_for(self, vids: Sequence[int], query_terms: Sequence[str]) -> np.ndarray:
+        """The BM25 score of each of ``vids`` (0 for one not indexed)."""
 
 
 class LexicalIndex:
@@ -71,8 +97,12 @@ class LexicalIndex:
         return cls(bm25, np.asarray(vids, dtype=np.int64), df, len(docs))
 
     @classmethod
-    def for_store(cls, store: PassageStore) -> LexicalIndex:
-        """Load the saved index of ``store`` if it matches its generation, else build and save."""
+    def for_store(cls, store: PassageStore) -> Lexical:
+        """The lexical side of ``store``: the store's own (:class:`StoreLexical`) if it keeps
+        one; else the saved index in its folder if it matches its generation, else built and
+        saved."""
+        if isinstance(store, LexicalStore):
+            return StoreLexical(store)
         folder = Path(store.path) / FOLDER
         key = {"format": FORMAT, "generation": int(store.manifest.generation)}
         loaded = cls._load(folder, key)
@@ -140,6 +170,12 @@ class LexicalIndex:
             return np.zeros(self.n_docs, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(ids), dtype=np.float32)
 
+    def scores_for(self, vids: Sequence[int], query_terms: Sequence[str]) -> np.ndarray:
+        """The BM25 score of each of ``vids`` (0 for one not indexed)."""
+        s = self.scores(query_terms)
+        rows = [self.row(int(v)) for v in vids]
+        return np.array([s[r] if r >= 0 else 0.0 for r in rows], dtype=np.float32)
+
     def search(self, query: str, k: int, allowed: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` ``(vids, scores)`` with a positive score, best first."""
@@ -155,6 +191,64 @@ class LexicalIndex:
         top = np.argpartition(-s, k - 1)[:k]
         top = top[np.argsort(-s[top], kind="stable")]
         return self.vids[top], s[top]
+
+
+class StoreLexical:
+    """BM25 served by a :class:`~embeddings.protocols.LexicalStore`: the store finds candidates
+    by its sparse term vectors (BM25 with the statistics of when each passage was written);
+    they are scored again here, exactly as :class:`LexicalIndex` scores (its idf, ``K1``, ``B``
+    and today's average length), from the stored term counts. Made per store generation (as
+    the assistant re-makes its lexical side when the index changes)."""
+
+    POOL = 3  # candidates asked of the store per result wanted (at least k + 50)
+
+    def __init__(self, store: LexicalStore, *, k1: float = K1, b: float = B) -> None:
+        self.store = store
+        self.n_docs, self.avgdl = store.term_stats()
+        self.k1, self.b = k1, b
+        self._df: dict[str, int] = {}
+
+    def _frequencies(self, query_terms: Iterable[str]) -> dict[str, int]:
+        wanted = list(dict.fromkeys(query_terms))
+        missing = [t for t in wanted if t not in self._df]
+        if missing:
+            self._df.update(self.store.document_frequencies(missing))
+        return {t: self._df[t] for t in wanted}
+
+    def idf(self, term: str) -> float:
+        """Robertson idf, never negative; unseen terms get the highest value."""
+        n = self._frequencies([term])[term]
+        return math.log(1 + (self.n_docs - n + 0.5) / (n + 0.5))
+
+    def scores_for(self, vids: Sequence[int], query_terms: Sequence[str]) -> np.ndarray:
+        df = self._frequencies(query_terms)
+        known = [t for t in query_terms if df[t] > 0]  # a repeated term counts again
+        if not len(vids) or not known or not self.n_docs:
+            return np.zeros(len(vids), dtype=np.float32)
+        uniq = list(dict.fromkeys(known))
+        lengths, counts = self.store.term_counts(vids, uniq)
+        norm = self.k1 * (1 - self.b + self.b * lengths / max(self.avgdl, 1e-9))
+        tfc = counts / np.maximum(counts + norm[:, None], 1e-12)
+        weight = np.array([self.idf(t) * known.count(t) for t in uniq])
+        return np.asarray(tfc @ weight, dtype=np.float32)
+
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` ``(vids, scores)`` with a positive score, best first."""
+        query_terms = terms(query)
+        df = self._frequencies(query_terms)
+        weights: dict[str, float] = {}
+        for t in query_terms:
+            if df[t] > 0:
+                weights[t] = weights.get(t, 0.0) + self.idf(t)
+        if k <= 0 or not weights:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        vids, _ = self.store.sparse_search(weights, max(self.POOL * k, k + 50),
+                                           allowed=allowed)
+        s = self.scores_for(vids.tolist(), query_terms)
+        order = np.argsort(-s, kind="stable")
+        order = order[s[order] > 0][:k]
+        return vids[order], s[order]
 
 
 def _check_loaded(bm25: Any, vids: np.ndarray, df: Any, n_docs: int) -> None:

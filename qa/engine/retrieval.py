@@ -3,7 +3,7 @@ then the best few re-ranked by their sentences.
 
 1. Fusion is a convex mix of the cosine and the BM25 score scaled by the query's best BM25
    score: ``w * cos + (1 - w) * bm25 / max_bm25``. Every candidate found by either side gets
-   both scores (its cosine from its stored vector, its BM25 from the full score vector), so the
+   both scores (its cosine from its stored vector, its BM25 from the lexical side), so the
    mix never guesses a missing score.
 2. Overlapping passages of one article and near-identical texts collapse into the best one.
 3. The top ``RERANK`` passages are re-scored with what their best sentence says: the highest
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from embeddings.models import StoredPassage
-from qa.engine.lexical import LexicalIndex
+from qa.engine.lexical import Lexical
 from qa.engine.sentence_vectors import SentenceVectors
 from qa.engine.terms import terms
 
@@ -77,7 +77,7 @@ class Candidate:
 class Retriever:
     """Finds passages for a query in ``store``."""
 
-    def __init__(self, store: PassageStore, lexical: LexicalIndex, *,
+    def __init__(self, store: PassageStore, lexical: Lexical, *,
                  dense_weight: float = DENSE_WEIGHT, depth: int = DEPTH,
                  sentence_vectors: SentenceSource | None = None, rerank: int = RERANK) -> None:
         self.store = store
@@ -124,12 +124,11 @@ class Retriever:
         found: dict[int, Fused] = {}
         if qvec is not None and self.dense_weight > 0:
             self._dense_side(found, qvec, depth, allowed)
-        bm25_all = self.lexical.scores(terms(query)) if self.dense_weight < 1 else None
-        if bm25_all is not None and bm25_all.size:
+        if self.dense_weight < 1 and self.lexical.n_docs:
             lex_vids, _ = self.lexical.search(query, depth, allowed=allowed)
             for v in lex_vids:
                 found.setdefault(int(v), Fused(int(v)))
-            self._score_bm25(list(found.values()), bm25_all)
+            self._score_bm25(list(found.values()), terms(query))
         cands = list(found.values())
         if qvec is not None:
             self._score_dense(cands, qvec)
@@ -147,10 +146,9 @@ class Retriever:
             if v >= 0:
                 found[int(v)] = Fused(int(v), dense=float(s))
 
-    def _score_bm25(self, cands: list[Fused], bm25_all: np.ndarray) -> None:
-        """Each candidate's BM25, from the full score vector, and scaled by the best."""
-        rows = [self.lexical.row(c.vid) for c in cands]
-        raw = np.array([bm25_all[r] if r >= 0 else 0.0 for r in rows], dtype=np.float32)
+    def _score_bm25(self, cands: list[Fused], query_terms: list[str]) -> None:
+        """Each candidate's BM25, and scaled by the best."""
+        raw = self.lexical.scores_for([c.vid for c in cands], query_terms)
         top = float(raw.max()) if raw.size else 0.0
         for c, r in zip(cands, raw):
             c.bm25 = float(r)
