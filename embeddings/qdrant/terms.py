@@ -26,7 +26,7 @@ from qdrant_client import models as qm
 
 from embeddings.qdrant import schema
 
-BUCKETS = 256
+BUCKETS = 64
 
 
 def term_index(term: str) -> int:

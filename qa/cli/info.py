@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
 from qa.cli.options import add_index
@@ -39,17 +40,37 @@ def _encoder(model: str) -> str:
     return f"{enc.backend} ({enc.backend_reason})"
 
 
+def _collection(raw: dict[str, Any], *, json_ready: bool = False) -> dict[str, Any]:
+    """The rows of an index kept in Qdrant: its collection, points and shards."""
+    if "collection" not in raw:
+        return {}
+    if json_ready:
+        keys = ("store", "collection", "points", "shards", "replicas", "status", "quantization",
+                "on_disk")
+        return {k: raw[k] for k in keys}
+    return {
+        "store": raw["store"],
+        "collection": f"{raw['collection']} ({raw['status']})",
+        "points": f"{raw['points']:,} (articles, passages, files, term statistics, metadata)",
+        "shards": f"{raw['shards']} x {raw['replicas']} replica(s)",
+        "dense vectors": "float32" + (", on disk" if raw["on_disk"] else "") + (
+            ", int8 scalar quantization in RAM" if raw["quantization"] == "int8" else ""),
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     from qa.indexing.location import open_index
     from qa.models import IndexInfo
 
     store = open_index(args.index)
     try:
-        info = IndexInfo(**store.info())
+        raw = store.info()
+        info = IndexInfo(**raw)
     finally:
         store.close()
     if args.json:
-        print(info.model_dump_json())
+        print(info.model_dump_json() if "collection" not in raw else
+              json.dumps({**info.model_dump(mode="json"), **_collection(raw, json_ready=True)}))
         return 0
     kind = "exact" if info.index_type.endswith("Flat") else "approximate"
     dates = (f"{info.earliest} to {info.latest}" if info.earliest else "unknown")
@@ -60,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
         ("model", f"{info.model} ({info.dim}-dim)"),
         ("index type", f"{info.index_type} ({kind})"),
         ("encoder", _encoder(info.model)),
-        ("size on disk", _size(info.size_bytes)),
+        ("size on disk", _size(info.size_bytes) if "collection" not in raw or info.size_bytes
+         else "on the server"),
+        *((k, str(v)) for k, v in _collection(raw).items()),
         ("last update", info.updated.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
          if info.updated else "never"),
         ("published", dates),

@@ -21,7 +21,7 @@ EXIT_BROKEN_PIPE = 141
 
 # Built-in sub-commands, in the order --help lists them. Modules are imported only to build the
 # parser; each keeps its heavy imports inside ``run``.
-BUILTIN = ["ask", "search", "index", "info", "eval", "serve"]
+BUILTIN = ["ask", "search", "index", "info", "eval", "serve", "migrate"]
 
 
 class _Parser(argparse.ArgumentParser):
