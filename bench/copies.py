@@ -83,7 +83,7 @@ def _index(data: Path, folder: Path, encoder, *, copies: bool = True) -> float:
 
 def _report_groups(folder: Path, pairs: int, seed: int) -> None:
     from embeddings import IndexStore
-    from qa.indexing.copies import _Text, same_story
+    from qa.indexing.copies import StoryText, same_story
 
     with IndexStore.open(folder) as store:
         articles = {a.id: a for a in store.articles()}
@@ -101,7 +101,7 @@ def _report_groups(folder: Path, pairs: int, seed: int) -> None:
         for n, (a, b) in enumerate(random.Random(seed).sample(sorted(grouped),
                                                               min(pairs, len(grouped))), 1):
             x, y = articles[a], articles[b]
-            score = same_story(_Text.of(x), _Text.of(y))
+            score = same_story(StoryText.of(x), StoryText.of(y))
             print(f"\n== pair {n}: containment {score:.2f}")
             for art in (x, y):
                 text = " ".join(art.text[:SNIPPET].split())

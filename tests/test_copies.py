@@ -15,7 +15,7 @@ from corpus import load_file, sample_path
 from corpus.models import Article
 from embeddings import IndexStore, load_encoder
 from qa.indexing import index_paths
-from qa.indexing.copies import _Text, same_story
+from qa.indexing.copies import StoryText, same_story
 
 pytestmark = pytest.mark.slow
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -140,12 +140,12 @@ def test_an_index_built_without_groups_is_grouped_by_the_next_run(tmp_path, seed
 
 def test_same_story_needs_the_text_the_lede_and_a_headline_the_text_bears(seeds):
     first, other = seeds
-    assert same_story(_Text.of(first), _Text.of(first)) == pytest.approx(1.0)
-    assert same_story(_Text.of(first), _Text.of(other)) == 0.0
+    assert same_story(StoryText.of(first), StoryText.of(first)) == pytest.approx(1.0)
+    assert same_story(StoryText.of(first), StoryText.of(other)) == 0.0
     # a page saved under an unrelated headline (a paywall, a registration form) is no story
     wall = first.model_copy(update={"title": "Quarterly gardening almanac returns"})
-    assert same_story(_Text.of(first), _Text.of(wall)) == 0.0
+    assert same_story(StoryText.of(first), StoryText.of(wall)) == 0.0
     # the same lede with a different rest of the text is another article
     half = len(first.text) // 3
     spliced = first.model_copy(update={"text": first.text[:half] + other.text})
-    assert same_story(_Text.of(first), _Text.of(spliced)) == 0.0
+    assert same_story(StoryText.of(first), StoryText.of(spliced)) == 0.0

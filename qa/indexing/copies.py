@@ -60,7 +60,7 @@ class _Ungrouped(Protocol):
 
 
 @dataclass(frozen=True)
-class _Text:
+class StoryText:
     """What the comparison needs of one article."""
 
     shingles: frozenset[int]
@@ -70,7 +70,7 @@ class _Text:
     headline: str  # in lower case
 
     @classmethod
-    def of(cls, article: Article) -> _Text:
+    def of(cls, article: Article) -> StoryText:
         words = _WORD.findall(article.text.lower())
         title = _SITE_SUFFIX.sub("", article.title).lower()
         return cls(_shingles(words), _shingles(words[:LEDE_WORDS]),
@@ -90,7 +90,7 @@ def _contained(a: frozenset[int], b: frozenset[int]) -> float:
     return len(a & b) / small if small else 0.0
 
 
-def same_story(a: _Text, b: _Text) -> float:
+def same_story(a: StoryText, b: StoryText) -> float:
     """How much of the shorter text the other holds, when the two are one story; else 0."""
     overlap = _contained(a.shingles, b.shingles)
     if overlap < TEXT_MIN or _contained(a.lede, b.lede) < LEDE_MIN:
@@ -108,7 +108,7 @@ class CopyGrouper:
 
     def __init__(self, store: PassageStore) -> None:
         self.store = store
-        self._texts: dict[str, _Text | None] = {}
+        self._texts: dict[str, StoryText | None] = {}
 
     def group(self, articles: Mapping[str, Sequence[int]]) -> int:
         """Compare ``articles`` (``{id: its passages' vids}``, in the order written) with the
@@ -183,11 +183,11 @@ class CopyGrouper:
                 best, best_score = other, score
         return best
 
-    def _text(self, aid: str) -> _Text | None:
+    def _text(self, aid: str) -> StoryText | None:
         if aid not in self._texts:
             article = self.store.article(aid)
-            self._texts[aid] = _Text.of(article) if article is not None else None
+            self._texts[aid] = StoryText.of(article) if article is not None else None
         return self._texts[aid]
 
 
-__all__ = ["CopyGrouper", "same_story"]
+__all__ = ["CopyGrouper", "StoryText", "same_story"]
