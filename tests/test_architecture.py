@@ -58,9 +58,11 @@ def test_the_cycle_finder_finds_one():
 
 @pytest.mark.parametrize(("statement", "absent"), [
     ("import corpus", ["torch", "faiss", "numpy", "textual", "fastapi", "onnxruntime"]),
-    ("import embeddings", ["torch", "faiss", "textual", "fastapi", "onnxruntime"]),
-    ("import qa", ["torch", "faiss", "textual", "fastapi", "onnxruntime", "rich"]),
-    ("import qa.cli", ["torch", "faiss", "textual", "fastapi", "onnxruntime"]),
+    ("import embeddings", ["torch", "faiss", "textual", "fastapi", "onnxruntime",
+                           "qdrant_client"]),
+    ("import qa", ["torch", "faiss", "textual", "fastapi", "onnxruntime", "rich",
+                   "qdrant_client"]),
+    ("import qa.cli", ["torch", "faiss", "textual", "fastapi", "onnxruntime", "qdrant_client"]),
 ])
 def test_light_entry_points_do_not_load_heavy_libraries(statement, absent):
     code = textwrap.dedent(f"""
