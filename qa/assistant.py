@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import threading
@@ -20,6 +21,7 @@ from qa.engine.lexical import LexicalIndex
 from qa.engine.question import MAX_CHARS, Question, search_text
 from qa.engine.retrieval import Candidate, Retriever
 from qa.engine.sentence_vectors import SentenceVectors
+from qa.engine.time_words import TimeReading, read_time
 from qa.errors import ArticleNotFound, QuestionError
 from qa.models import Answer, Hit, IndexInfo
 
@@ -89,6 +91,7 @@ class Assistant:
         self._sentences: SentenceVectors | None = None
         self._articles: OrderedDict[str, Article] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._latest: tuple[int, dt.date | None] | None = None
 
     @classmethod
     def open(cls, index: str | Path | None = None, *, model: str | None = None,
@@ -190,28 +193,75 @@ class Assistant:
 
     def ask(self, question: str, *, history: Sequence[Answer] | None = None,
             source: str | None = None, published_from: dt.date | None = None,
-            published_to: dt.date | None = None) -> Answer:
+            published_to: dt.date | None = None, today: dt.date | None = None) -> Answer:
         """Answer ``question`` from the articles, citing the sentences it rests on.
-        ``history``: earlier answers of the conversation, oldest first."""
+        ``history``: earlier answers of the conversation, oldest first. Time words in the
+        question are read ("latest": the newest reports first; "in February 2020", "last week":
+        a publication-date filter), relative ones against ``today`` (default: the newest
+        article date in the index); ``Answer.time_reading`` says how."""
         question = check_question(question)
         self._fresh()
-        allowed = self._allowed(source, published_from, published_to)
-        rewritten, context, referent = context_for(question, history)
-        q = Question.parse(question, context, referent)
+        reading = read_time(question, today or self.latest())
+        lo, hi, note = self._time_scope(reading, source, published_from, published_to)
+        allowed = self._allowed(source, lo, hi)
+        if reading.filters and note == reading.description and allowed is not None:
+            allowed = np.union1d(allowed, self._undated(source))  # undated: said so, sorted last
+        rewritten, context, referent = context_for(reading.question, history)
+        q = Question.parse(reading.question, context, referent)
         query = f"{search_text(rewritten)} {context}".strip()
         qvec = self.encoder.encode_query(query)
         cands = self.retriever.retrieve(query, qvec, answering.PASSAGES + RELATED,
                                         allowed=allowed,
                                         terms_for_rerank=q.terms + q.referent_terms)
-        return self.answer(question, q, qvec, cands, filtered=allowed is not None)
+        answer = self.answer(question, q, qvec, cands, filtered=allowed is not None,
+                             newest=reading.prefer_newest)
+        answer.time_reading = note
+        return answer
+
+    def latest(self) -> dt.date | None:
+        """The newest publication date in the index (what "last week" is read against)."""
+        gen = int(self.store.manifest.generation)
+        if self._latest is None or self._latest[0] != gen:
+            latest = self.store.info().get("latest")
+            self._latest = (gen, dt.date.fromisoformat(latest) if isinstance(latest, str)
+                            else latest)
+        return self._latest[1]
+
+    def _time_scope(self, reading: TimeReading, source: str | None, lo: dt.date | None,
+                    hi: dt.date | None) -> tuple[dt.date | None, dt.date | None, str | None]:
+        """The date bounds to search (the caller's, narrowed by the question's) and what the
+        answer says of the reading. A question's filter that no dated article passes is
+        dropped, and the answer says so."""
+        note = reading.description
+        if reading.unreadable:
+            note = "; ".join(x for x in (note, reading.unreadable) if x)
+        if not reading.filters:
+            return lo, hi, note
+        qlo = max((d for d in (lo, reading.published_from) if d), default=None)
+        qhi = min((d for d in (hi, reading.published_to) if d), default=None)
+        if (qlo and qhi and qlo > qhi) or not len(self.store.vids_matching(
+                source=source, published_from=qlo, published_to=qhi)):
+            return lo, hi, (f"no article is dated {reading.description}: the time words were "
+                            "ignored")
+        return qlo, qhi, note
+
+    def _undated(self, source: str | None) -> np.ndarray:
+        """The vids of the passages of undated articles (from ``source``)."""
+        every = self.store.vids_matching(source=source)
+        dated = self.store.vids_matching(source=source, published_from=dt.date.min)
+        return np.setdiff1d(every, dated)
 
     def answer(self, text: str, q: Question, qvec: np.ndarray, cands: list[Candidate],
-               *, filtered: bool = False) -> Answer:
-        """The answer to ``q`` from retrieved candidates (the second half of :meth:`ask`)."""
+               *, filtered: bool = False, newest: bool = False) -> Answer:
+        """The answer to ``q`` from retrieved candidates (the second half of :meth:`ask`);
+        ``newest``: the newest of the near-best reports leads."""
         if not cands:
             return Answer(question=text, found=False, confidence=0.0,
                           answer=NO_MATCH if filtered else NOT_COVERED)
-        return self.reply(text, q, self.score(q, qvec, cands), cands)
+        scoring = self.score(q, qvec, cands)
+        if newest:
+            scoring = dataclasses.replace(scoring, ranked=answering.prefer_newest(scoring.ranked))
+        return self.reply(text, q, scoring, cands)
 
     def score(self, q: Question, qvec: np.ndarray, cands: list[Candidate]) -> Scoring:
         """The scored sentences of ``cands``, the confidence and the decision to answer

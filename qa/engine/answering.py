@@ -235,6 +235,23 @@ def pick(ranked: list[Sentence], ratio: float = SECOND_RATIO, most: int = 2) -> 
     return chosen
 
 
+# "What is the latest death toll?": among the sentences scoring within this share of the best,
+# the one from the newest article leads (a later report of the same figure usually updates it).
+NEWEST_RATIO = 0.85
+
+
+def prefer_newest(ranked: list[Sentence], ratio: float = NEWEST_RATIO) -> list[Sentence]:
+    """``ranked`` with the best sentence of the newest dated article among the near-best ones
+    first (the rest keep their order); undated articles never count as newer."""
+    if not ranked:
+        return ranked
+    near = [s for s in ranked if s.score >= ratio * ranked[0].score and s.passage.published]
+    if not near:
+        return ranked
+    newest = max(near, key=lambda s: (s.passage.published, s.score))
+    return [newest] + [s for s in ranked if s is not newest]
+
+
 def _same(a: Sentence, b: Sentence) -> bool:
     if a.text.strip() == b.text.strip():
         return True

@@ -5,6 +5,7 @@ at its offsets in its article."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from corpus.models import Article
 from qa.engine.answering import Sentence
@@ -76,61 +77,93 @@ def _relation(question: Question, a: Sentence, s: Sentence, asked: set[float]) -
     return "corroborating" if sim >= SAME_FACT else None
 
 
+@dataclass
+class _Report:
+    """One article's say in the answer: its sentences, each with the sentences of other
+    articles that corroborate it."""
+
+    sentences: list[tuple[Sentence, list[Sentence]]]
+    role: str = "answer"
+
+    @property
+    def first(self) -> Sentence:
+        return self.sentences[0][0]
+
+
 def build(question: Question, answer: list[Sentence], ranked: list[Sentence],
           article: Callable[[str], Article | None],
           group_of: Callable[[str], str] | None = None) -> tuple[str, list[Citation]]:
     """The answer text with ``[n]`` markers, and its verified citations, numbered in the order
-    the text cites them. When other articles give a different figure, the reports are put in
-    date order, newest first, undated last: "The latest report (2020-02-28, Anadolu Agency)
-    says: ... [1] Earlier (2020-02-27, Reuters): ... [2]". ``group_of(article_id)``: its copy
-    group; a copy of an article already cited neither corroborates nor conflicts (it is the
-    same report, listed under :attr:`Citation.copies`)."""
-    extra = [e for e in supporting(question, answer, ranked, group_of)]
-    conflicts = [s for s, role, _ in extra if role == "conflicting"]
-    backing: dict[int, list[Sentence]] = {i: [] for i in range(len(answer))}
+    the text cites them. When articles give different figures (a conflicting article, or two
+    answer sentences of different articles that disagree), the reports are put in date order,
+    newest first, undated last, and the newest is the answer: "The latest report (2020-02-28,
+    Anadolu Agency) says: ... [1] Earlier (2020-02-27, Reuters): ... [2]". ``group_of``: an
+    article's copy group; a copy of a cited article neither corroborates nor conflicts (it is
+    the same report, listed under :attr:`Citation.copies`)."""
+    extra = supporting(question, answer, ranked, group_of)
+    backing: dict[int, list[Sentence]] = {id(a): [] for a in answer}
+    reports: dict[str, _Report] = {}
+    for a in answer:
+        reports.setdefault(a.article_id, _Report([])).sentences.append((a, backing[id(a)]))
     for s, role, a in extra:
         if role == "corroborating":
-            backing[answer.index(a)].append(s)
+            backing[id(a)].append(s)
+        else:
+            reports.setdefault(s.article_id, _Report([], "conflicting")).sentences.append((s, []))
     citations: list[Citation] = []
 
-    def cite(s: Sentence, role: str) -> int:
-        citations.append(_cite(len(citations) + 1, s, role))
-        return len(citations)
+    def said(sentences: list[tuple[Sentence, list[Sentence]]], role: str) -> str:
+        out = []
+        for s, backers in sentences:
+            marks = [_add(citations, s, role)] + [_add(citations, b, "corroborating")
+                                                 for b in backers]
+            out.append(f"{snippet(s.text)} {''.join(f'[{n}]' for n in marks)}")
+        return " ".join(out)
 
-    def stated(i: int) -> str:
-        marks = [cite(answer[i], "answer")] + [cite(b, "corroborating") for b in backing[i]]
-        return f"{snippet(answer[i].text)} {''.join(f'[{n}]' for n in marks)}"
-
-    if not conflicts:
-        body = " ".join(stated(i) for i in range(len(answer)))
+    order = list(reports.values())
+    if not _disagree(question, order):
+        body = said([x for r in order for x in r.sentences], "answer")
     else:
-        body = _dated(answer, conflicts, stated, lambda s: f"{snippet(s.text)} "
-                      f"[{cite(s, 'conflicting')}]")
+        order.sort(key=lambda r: _age(r.first))
+        parts = []
+        for k, r in enumerate(order):
+            role = "answer" if k == 0 or _agrees(question, r, order[0]) else "conflicting"
+            parts.append(f"{_lead(k, r.first)} {said(r.sentences, role)}")
+        body = " ".join(parts)
     verify(citations, article)
     return body, citations
 
 
-def _dated(answer: list[Sentence], conflicts: list[Sentence], stated: Callable[[int], str],
-           conflicting: Callable[[Sentence], str]) -> str:
-    """Reports that give different figures, newest first: each report is one article's
-    sentences (the answer's, with their corroboration, or a conflicting one)."""
-    reports: dict[str, list[tuple[int | None, Sentence]]] = {}
-    for i, s in enumerate(answer):
-        reports.setdefault(s.article_id, []).append((i, s))
-    for s in conflicts:
-        reports.setdefault(s.article_id, []).append((None, s))
-    order = sorted(reports.values(), key=lambda r: _age(r[0][1]))
-    parts = []
-    for k, report in enumerate(order):
-        p = report[0][1].passage
-        when = p.published.isoformat() if p.published else "undated"
-        who = f"{when}, {p.source}" if p.source else when
-        lead = "The latest report" if k == 0 and p.published else (
-            "An undated report" if not p.published else "Earlier")
-        verb = " says:" if k == 0 and p.published else ":"
-        said = " ".join(stated(i) if i is not None else conflicting(s) for i, s in report)
-        parts.append(f"{lead} ({who}){verb} {said}")
-    return " ".join(parts)
+def _disagree(question: Question, reports: list[_Report]) -> bool:
+    """Do the reports give different figures (so that their dates matter)?"""
+    if any(r.role == "conflicting" for r in reports):
+        return True
+    return question.kind == "number" and any(not _agrees(question, r, reports[0])
+                                             for r in reports[1:])
+
+
+def _agrees(question: Question, r: _Report, other: _Report) -> bool:
+    """The two reports share a figure (other than those of the question), or give none."""
+    asked = set(numbers(question.text))
+    mine = {n for s, _ in r.sentences for n in numbers(s.text)} - asked
+    theirs = {n for s, _ in other.sentences for n in numbers(s.text)} - asked
+    return not mine or not theirs or bool(mine & theirs)
+
+
+def _lead(k: int, s: Sentence) -> str:
+    """"The latest report (2020-02-28, Anadolu Agency) says:", "Earlier (...):", "An undated
+    report (Reuters):"."""
+    p = s.passage
+    outlet = p.source or "outlet unknown"
+    if p.published is None:
+        return f"An undated report ({outlet}):"
+    when = f"({p.published.isoformat()}, {outlet})"
+    return f"The latest report {when} says:" if k == 0 else f"Earlier {when}:"
+
+
+def _add(citations: list[Citation], s: Sentence, role: str) -> int:
+    citations.append(_cite(len(citations) + 1, s, role))
+    return len(citations)
 
 
 def _age(s: Sentence) -> tuple[int, int]:

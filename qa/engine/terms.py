@@ -11,6 +11,13 @@ from typing import Any
 # runs of letters and digits ("M5", "2254", "al-Assad" -> "al", "assad").
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+", re.UNICODE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*(?:\s+(?:million|billion|thousand|hundred))?", re.I)
+# Figures written as words ("six Turkish troops"); "one" is left out: it is mostly a pronoun.
+_WORD_NUMBERS = {w: float(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty".split()) if i >= 2}
+_WORD_NUMBERS |= {"thirty": 30.0, "forty": 40.0, "fifty": 50.0, "sixty": 60.0, "seventy": 70.0,
+                  "eighty": 80.0, "ninety": 90.0}
+_WORD_NUMBER = re.compile(r"\b(" + "|".join(_WORD_NUMBERS) + r")\b", re.I)
 
 STOPWORDS = frozenset("""
 a about above after again against all also am an and any are as at be because been before being
@@ -56,7 +63,8 @@ def terms(text: str) -> list[str]:
 
 
 def numbers(text: str) -> list[float]:
-    """The numeric values written in ``text``: "950,000" -> 950000.0, "3.6 million" -> 3.6e6."""
+    """The numeric values written in ``text``: "950,000" -> 950000.0, "3.6 million" -> 3.6e6,
+    "six" -> 6.0 (digits first, then words)."""
     scale = {"thousand": 1e3, "hundred": 1e2, "million": 1e6, "billion": 1e9}
     out = []
     for m in _NUMBER.finditer(text):
@@ -73,4 +81,5 @@ def numbers(text: str) -> list[float]:
         if len(parts) > 1:
             value *= scale[parts[1].lower()]
         out.append(value)
+    out += [_WORD_NUMBERS[m.group(1).lower()] for m in _WORD_NUMBER.finditer(text)]
     return out
