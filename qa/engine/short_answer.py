@@ -188,7 +188,7 @@ def _nearness(where: dict[str, list[int]], first: int, last: int) -> float:
     for positions in where.values():
         d = min(first - p if p < first else p - last if p > last else 0 for p in positions)
         total += 1.0 / max(d, 1)
-    return total / max(len(where), 1) ** 0.5
+    return total / float(max(len(where), 1)) ** 0.5
 
 
 def _score(kind: str, question: Question, sentence: str, span: Span,
