@@ -10,6 +10,7 @@ answer. None when the question asks for something else ("What did NATO urge?") o
 
 from __future__ import annotations
 
+import math
 import re
 from typing import NamedTuple
 
@@ -188,7 +189,7 @@ def _nearness(where: dict[str, list[int]], first: int, last: int) -> float:
     for positions in where.values():
         d = min(first - p if p < first else p - last if p > last else 0 for p in positions)
         total += 1.0 / max(d, 1)
-    return total / float(max(len(where), 1)) ** 0.5
+    return total / math.sqrt(max(len(where), 1))
 
 
 def _score(kind: str, question: Question, sentence: str, span: Span,
