@@ -102,7 +102,8 @@ def _open_server(url: StoreURL) -> QdrantClient:
     from qdrant_client import QdrantClient
 
     with translated(url):
-        return QdrantClient(url=url.endpoint, api_key=url.api_key, timeout=TIMEOUT)
+        return QdrantClient(url=url.endpoint, api_key=url.api_key, timeout=TIMEOUT,
+                            check_compatibility=False)  # a request of its own, and a warning
 
 
 @contextmanager
