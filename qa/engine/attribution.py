@@ -27,13 +27,17 @@ _FUNCTION = r"(?:the|a|an|over|of|to|in|on|at|for|with|by|from|and|that|which|wh
 _PHRASE = (rf"(?:{_DET}\s+(?:(?!{_FUNCTION}\b)[\w'’.-]+\s+){{0,5}}?(?!{_FUNCTION}\b)[\w'’.-]+|"
            rf"{_NAME})")
 _PRONOUN = r"(?:he|she|they|He|She|They|it|It|we|We|I)"
+# speakers named by a plural noun: "officials said", "US officials said", "police say"
+_GROUP = (r"(?:[\w-]+\s+)?(?:officials|sources|police|witnesses|analysts|experts|residents|"
+          r"authorities|investigators|prosecutors|researchers|scientists|activists|doctors|"
+          r"diplomats|lawmakers|observers|organi[sz]ers)")
 BEFORE = re.compile(
-    rf"(?:^|[,;:—–\"”“(]\s*|\b(?:and|but|while|as|that)\s+)(?P<who>{_PRONOUN}|{_PHRASE})"
+    rf"(?:^|[,;:—–\"”“(]\s*|\b(?:and|but|while|as|that)\s+)(?P<who>{_PRONOUN}|{_GROUP}|{_PHRASE})"
     rf"(?:\s*,\s*(?:(?:the|a|an|who)\s[^,]{{1,80}}|(?P<app>{_NAME})),)?"
     rf"(?:\s+(?:has|have|had))?{_ADVERB}\s+(?P<verb>{_VERBS})\b")
 AFTER = re.compile(
     rf"(?:[,\"”’]\s*)(?P<verb>{_VERBS}){_ADVERB}\s+(?P<who>{_PRONOUN}|{_PHRASE})"
-    rf"(?=\s*(?:[,.;:]|$|\s+(?:on|in|at|during|after|before|when|while|as|to)\b))")
+    rf"(?=\s*(?:[,.;:]|$|\s+(?:on|in a|at a|during|after|before|when|while|as)\b))")
 ACCORDING = re.compile(r"\baccording to\s+(?P<who>[^,.;:\"”]{2,80}?)(?=\s*(?:[,.;:\"”]|$|"
                        r"\s+(?:on|in|at|who|which|that)\s))", re.I)
 HEDGES = re.compile(
@@ -88,9 +92,16 @@ def _speaker(sentence: str) -> tuple[str, str] | None:
     for pattern in (AFTER, BEFORE):
         for m in pattern.finditer(plain):
             who = _clean(m.groupdict().get("app") or m.group("who"))
+            verb = m.group("verb").lower()
+            if verb in _HEDGING_VERBS and _NOT_SPEECH.match(plain, m.end()):
+                continue  # "claimed victory" wins a title, it asserts nothing
             if who and "xxx" not in who and who.lower() not in _NOT_SPEAKERS:
-                return who, m.group("verb").lower()
+                return who, verb
     return None
+
+
+_NOT_SPEECH = re.compile(r"\s+(?:victory|the|a|an|his|her|their|its|responsibility|credit|"
+                         r"title|\d)", re.I)
 
 
 def _clean(who: str) -> str:
@@ -118,7 +129,7 @@ def _next_speaker(text: str, end: int) -> tuple[str, str] | None:
     """The speaker of the sentences that close a quote opened before ``end`` (at most two)."""
     after = text[end:end + 1500]
     for s, e in split_sentences(after)[:2]:
-        found = _speaker(after[s:e])
+        found = _speaker('"' + after[s:e])  # still inside the quote: it closes in here
         if found:
             return found
     return None
@@ -139,12 +150,13 @@ def _previous_speaker(text: str, start: int, names_only: bool) -> str | None:
         if names_only and who[:1].isupper() and who.split()[0].lower() not in _DETERMINERS:
             return who
     if names_only:  # no named speaker: the last full name mentioned ("Maria Zakharova")
-        named = [m.group(0) for m in _FULL_NAME.finditer(before)]
+        named = [m.group(0) for m in _FULL_NAME.finditer(before)
+                 if m.group(0).split()[0].lower() not in _OPENERS]
         return named[-1] if named else None
     return None
 
 
-_FULL_NAME = re.compile(r"(?<=[a-z,] )[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}\b(?! [A-Z])")
+_FULL_NAME = re.compile(r"(?<![\w-])[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}\b(?! [A-Z])")
 
 
 _LEAD_NAME = re.compile(r"[A-Z][\w’'-]+(?: [A-Z][\w’'-]+){0,2}(?= [\"“a-z])")

@@ -35,7 +35,7 @@ _DAY_Q = re.compile(r"\b(?:what|which) day\b", re.I)
 _SPEECH = r"(?:said|says|told|added|wrote|announced|stated|explained|noted|according)"
 _PLACE_BEFORE = re.compile(r"\b(?:in|at|near|from|to|into|across|outside|inside|of)\s+(?:the\s+)?$",
                            re.I)
-_DEMONYM = re.compile(r"(?:ian|ish|ese|ean|an|i)s?$")
+_DEMONYM = re.compile(r"(?:ian|ish|ese|ean|ican|ani|eli|aqi|udi)s?$")
 
 
 class Weights(NamedTuple):
@@ -285,7 +285,7 @@ def _person_bonus(text: str, before: str, after: str) -> float:
     w = WEIGHTS
     cls, thing, demonym = _shape(text)
     score = -w.typed if cls else 0.0
-    score -= w.pattern * (thing or demonym)
+    score -= w.pattern * (thing or demonym or bool(_PLACE_BEFORE.search(before[-20:])))
     if " " in text:
         score += w.full_name
     if re.match(rf"\s*,?\s*(?:{_SPEECH}|, (?:the|a|who)\b)", after) or \
