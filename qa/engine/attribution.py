@@ -11,22 +11,24 @@ from __future__ import annotations
 import re
 
 from corpus import split_sentences
+from qa.engine.answer_spans import THING_HEADS
+from qa.engine.places import place_class
 
-_VERBS = (r"said|says|say|told|tells|added|adds|wrote|writes|announced|announces|claimed|claims|"
-          r"stated|states|explained|noted|stressed|warned|concluded|insisted|argued|tweeted|"
-          r"posted|confirmed|reported|reports|declared|acknowledged|admitted|asserted|"
+_VERBS = (r"said|says|say|told|tells|added|wrote|writes|announced|announces|claimed|claims|"
+          r"stated|explained|noted|stressed|warned|concluded|insisted|argued|tweeted|"
+          r"posted|confirmed|reported|declared|acknowledged|admitted|asserted|"
           r"maintained|alleged|alleges|revealed|disclosed|testified|recalled")
 _ADVERB = r"(?:\s+(?:also|later|earlier|previously|recently|publicly|repeatedly|then))?"
 # a speaker before its verb: a name, a pronoun, or a determiner phrase ("the ministry",
 # "a State Department spokesperson", "his spokesman"), with an optional appositive
 _NAME = (r"[A-Z][\w'’.-]*(?:\s+(?:[A-Z][\w'’.-]*|of|de|al|bin|van|von|der|la|"
          r"[a-z][\w-]*(?=\s+[A-Z]))){0,6}(?:\s+(?!(?:has|have|had|is|was|were|are|will|would|"
-         r"could|also|then|who|which|that|and|not|on|in|at)\b)[a-z][\w-]*){0,2}?")
+         r"could|also|then|who|which|that|and|not|on|in|at|all|both|recently)\b)[a-z][\w-]*){0,2}?")
 _DET = r"(?:the|a|an|his|her|its|their|our|The|A|An|His|Her|Its|Their|Our)"
 _FUNCTION = r"(?:the|a|an|over|of|to|in|on|at|for|with|by|from|and|that|which|who|has|had|is|was)"
 _PHRASE = (rf"(?:{_DET}\s+(?:(?!{_FUNCTION}\b)[\w'’.-]+\s+){{0,5}}?(?!{_FUNCTION}\b)[\w'’.-]+|"
            rf"{_NAME})")
-_PRONOUN = r"(?:he|she|they|He|She|They|it|It|we|We|I)"
+_PRONOUN = r"(?:he|she|they|He|She|They)"  # "I wrote", "we said": the article's own voice
 # speakers named by a plural noun: "officials said", "US officials said", "police say"
 _GROUP = (r"(?:[\w-]+\s+)?(?:officials|sources|police|witnesses|analysts|experts|residents|"
           r"authorities|investigators|prosecutors|researchers|scientists|activists|doctors|"
@@ -48,8 +50,9 @@ HEDGES = re.compile(
 _HEDGING_VERBS = frozenset("claimed claims alleged alleges".split())
 _QUOTED = re.compile(r"[\"“][^\"“”]*[\"”]|[\"“][^\"“”]*$|^[^\"“”]*”|(?<!\w)‘[^’]{0,200}’")
 _PRONOUNS = frozenset("he she they it we i".split())
-_NOT_SPEAKERS = frozenset("it this that which what there".split())
+_NOT_SPEAKERS = frozenset("it this that which what there i we".split())  # "I wrote": own voice
 LOOK_BACK = 4000  # characters of the article searched for whom "he" stands
+FALLBACK_CHARS = 600  # failing a named speaker, a full name this close before "he" is taken
 
 
 def attribution(text: str, start: int, end: int) -> tuple[str | None, bool]:
@@ -68,7 +71,10 @@ def attribution(text: str, start: int, end: int) -> tuple[str | None, bool]:
     who, verb = found
     hedged = hedged or verb in _HEDGING_VERBS
     if who.lower() in _PRONOUNS:
-        who = _previous_speaker(text, start, names_only=True) or who
+        # a name earlier in the same sentence counts too ("owner Bill Foley ..., he said")
+        at = re.search(rf"\b{who}\b", sentence)
+        who = _previous_speaker(text, start, names_only=True,
+                                upto=start + (at.start() if at else 0)) or who
     elif who.lower().startswith(("his ", "her ")):
         lead = _LEAD_NAME.match(sentence)  # 'Stoltenberg "urged ...", his spokesman said'
         owner = lead.group(0) if lead and lead.group(0).split()[0].lower() not in _OPENERS \
@@ -93,19 +99,21 @@ def _speaker(sentence: str) -> tuple[str, str] | None:
         for m in pattern.finditer(plain):
             who = _clean(m.groupdict().get("app") or m.group("who"))
             verb = m.group("verb").lower()
-            if verb in _HEDGING_VERBS and _NOT_SPEECH.match(plain, m.end()):
-                continue  # "claimed victory" wins a title, it asserts nothing
+            if verb in _NOT_SPEECH_AFTER and _NOT_SPEECH.match(plain, m.end()) \
+                    or plain.startswith(" as ", m.end()):  # "Usher confirmed as headliner"
+                continue  # "claimed victory", "wrote the anthem": no claim is reported
             if who and "xxx" not in who and who.lower() not in _NOT_SPEAKERS:
                 return who, verb
     return None
 
 
 _NOT_SPEECH = re.compile(r"\s+(?:victory|the|a|an|his|her|their|its|responsibility|credit|"
-                         r"title|\d)", re.I)
+                         r"title|\d|\"|“)", re.I)
+_NOT_SPEECH_AFTER = frozenset("claimed claims wrote writes".split())
 
 
 def _clean(who: str) -> str:
-    who = re.sub(r"^(?:and|but|while|as|that)\s+", "", who.strip(" ,\"”“"))
+    who = re.sub(r"^(?:and|but|while|as|that|As|But|And|While)\s+", "", who.strip(" ,\"”“"))
     who = re.sub(r"(?:\s+(?:on|in|at))?\s+(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|"
                  r"Sunday|today|yesterday)\.?$", "", who)
     if who.endswith(".") and not re.search(r"(?:\b[A-Z]\.){2,}$|\b(?:Jr|Sr|Inc|Co)\.$", who):
@@ -114,10 +122,12 @@ def _clean(who: str) -> str:
 
 
 def _opens_quote(sentence: str) -> bool:
-    """True if a quotation opens in the sentence and does not close in it."""
-    straight = sentence.count('"') % 2 == 1
-    curly = sentence.count("“") > sentence.count("”")
-    return straight or curly
+    """True if a quotation of some words opens in the sentence and does not close in it
+    (straight quotes open after a space, close before one; mixed pairs count)."""
+    opened = [m.start() for m in re.finditer(r"“|(?:^|(?<=\s))\"", sentence)]
+    closed = len(re.findall(r"”|\"(?=\s|[,.;:!?]|$)", sentence)) - sum(
+        1 for m in re.finditer(r'(?:^|(?<=\s))"(?=\s|$)', sentence))
+    return len(opened) > closed and len(sentence[opened[-1]:].split()) >= 3
 
 
 def _all_quote(sentence: str) -> bool:
@@ -135,7 +145,8 @@ def _next_speaker(text: str, end: int) -> tuple[str, str] | None:
     return None
 
 
-def _previous_speaker(text: str, start: int, names_only: bool) -> str | None:
+def _previous_speaker(text: str, start: int, names_only: bool, upto: int | None = None
+                      ) -> str | None:
     """The nearest speaker named before ``start`` ("said Stoltenberg" two sentences earlier);
     with ``names_only``, pronouns and "the ..." phrases are passed over."""
     lo = max(0, start - LOOK_BACK)
@@ -150,15 +161,25 @@ def _previous_speaker(text: str, start: int, names_only: bool) -> str | None:
         if names_only and who[:1].isupper() and who.split()[0].lower() not in _DETERMINERS:
             return who
     if names_only:  # no named speaker: the last full name mentioned ("Maria Zakharova")
-        named = [m.group(0) for m in _FULL_NAME.finditer(before)
-                 if m.group(0).split()[0].lower() not in _OPENERS]
+        near = text[max(0, start - FALLBACK_CHARS):upto or start]
+        named = [m.group(0) for m in _FULL_NAME.finditer(near) if _person_like(m.group(0))]
         return named[-1] if named else None
     return None
 
 
-_FULL_NAME = re.compile(r"(?<![\w-])[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}\b(?! [A-Z])")
+_FULL_NAME = re.compile(r"(?<![\w-])(?<!at )(?<!in )(?<!of )(?<!the )"
+                        r"[A-Z][a-z]+(?: [A-Z][a-z]+){1,2}\b(?! [A-Z])")
 
 
+def _person_like(name: str) -> bool:
+    """"Maria Zakharova", not "United Nations", "South Korea" or "The Syrian"."""
+    parts = name.lower().split()
+    return parts[0] not in _OPENERS and parts[-1] not in THING_HEADS | _ORG_WORDS \
+        and place_class(name) is None
+
+
+_ORG_WORDS = frozenset("nations states kingdom union ministry government house senate congress "
+                       "police army news media times post court".split())
 _LEAD_NAME = re.compile(r"[A-Z][\w’'-]+(?: [A-Z][\w’'-]+){0,2}(?= [\"“a-z])")
 _OPENERS = frozenset("""the a an in on at after before when while as but and however this that
 these those it its his her their there here if although""".split())
