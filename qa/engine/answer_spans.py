@@ -14,18 +14,20 @@ _MONTH = (r"(?:January|February|March|April|May|June|July|August|September|Octob
           r"December|Jan\.|Feb\.|Mar\.|Apr\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)")
 _WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
-_YEAR = r"(?:1[5-9]\d\d|20\d\d)"
+_YEAR = r"(?:1\d\d\d|20\d\d)"
+_TIME = r"\d{1,2}:\d\d(?:\s?(?:a\.m\.|p\.m\.|am\b|pm\b))?"
 DATE = re.compile(
-    rf"\b(?:{_MONTH} {_DAY},? {_YEAR}|{_DAY} {_MONTH},? {_YEAR}|{_MONTH} {_DAY}\b|"
+    rf"\b(?:(?:from|between) {_YEAR} (?:to|and) {_YEAR}|{_YEAR}\s?[–-]\s?(?:{_YEAR}|\d\d)\b|"
+    rf"{_TIME}|{_MONTH} {_DAY},? {_YEAR}|{_DAY} {_MONTH},? {_YEAR}|{_MONTH} {_DAY}\b|"
     rf"{_DAY} {_MONTH}|{_MONTH},? {_YEAR}|{_MONTH}|(?:the )?{_YEAR}s\b|{_YEAR}\b|"
     rf"(?:(?:last|this|next|early|late) )?{_WEEKDAY}|"
     rf"(?:last|this|next) (?:week|weekend|month|year|season)|yesterday|today|tomorrow|"
-    rf"(?:the )?\d{{1,2}}(?:st|nd|rd|th) century)")
+    rf"(?:the )?\d{{1,2}}(?:st|nd|rd|th)(?: and \d{{1,2}}(?:st|nd|rd|th))? centur(?:y|ies))")
 YEAR = re.compile(rf"\b{_YEAR}\b")
 MONTH = re.compile(rf"\b{_MONTH}")
 WEEKDAY = re.compile(rf"\b{_WEEKDAY}\b")
 
-_UNITS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+_UNITS = ("zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
           "fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
           "eighty|ninety|hundred|dozen")
 _WORDNUM = rf"(?:{_UNITS})(?:[- ](?:{_UNITS.replace('|hundred|dozen', '')}))?"
@@ -41,9 +43,11 @@ _CAP_WORD = r"(?:[A-Z][\w'’.&+-]*|[A-Z]{2,}\+?)"
 _JOIN = r"(?:of|de|del|da|di|du|la|le|van|von|der|den|al|bin|&)"
 NAME = re.compile(rf"{_CAP_WORD}(?:(?: {_JOIN})? {_CAP_WORD})*")
 _POSSESSIVE = re.compile(r"['’]s?$")
-_TITLES = frozenset("""mr mrs ms dr sir dame lord lady prof president vice secretary general
-minister prime chancellor governor gov sen senator rep representative mayor judge justice king
-queen prince princess pope chief ceo chairman chair director spokesman spokeswoman spokesperson
+# office titles, dropped before a person's name; royal and religious ones are part of it
+# ("Queen Elizabeth", "Prince William")
+_TITLES = frozenset("""mr mrs ms dr prof president vice secretary general
+minister prime chancellor governor gov sen senator rep representative mayor judge justice
+chief ceo chairman chair director spokesman spokeswoman spokesperson
 ambassador commissioner gen col lt capt sgt former acting deputy foreign defence defense
 interior finance health premier speaker leader coach""".split())
 _NOT_NAMES = frozenset("""i however meanwhile but and yet still also after before when while

@@ -155,8 +155,10 @@ def _unasked_parts(sentence: str, span: Span, asked: set[str]) -> list[Span]:
 def _trim_joins(sentence: str, span: Span) -> Span:
     """"Suga of" (left of "BTS", which the question names) -> "Suga"."""
     text = sentence[span.start:span.end]
-    cut = re.sub(r"(?:\s+(?:of|de|del|da|di|du|la|le|van|von|der|den|al|bin|&|the))+$", "", text)
-    return Span(span.start, span.start + len(cut), span.kind)
+    joins = r"(?:of|de|del|da|di|du|la|le|van|von|der|den|al|bin|&|the)"
+    cut = re.sub(rf"(?:\s+{joins})+$", "", text)
+    lead = len(cut) - len(re.sub(rf"^(?:{joins}\s+)+", "", cut))
+    return Span(span.start + lead, span.start + len(cut), span.kind)
 
 
 def _all_asked(sentence: str, span: Span, asked: set[str]) -> bool:
