@@ -47,6 +47,10 @@ class Weights(NamedTuple):
 
 
 WEIGHTS = Weights()
+# A best candidate scoring less stands apart from every question word and matches no pattern:
+# a guess. On the RealTimeQA tune half, 0.3 keeps 92% of the spans and lifts their exact match
+# from 0.69 to 0.72 (SQuAD dev half: 83% kept, 0.53 -> 0.60).
+MIN_SCORE = 0.3
 
 
 def answer_kind(question: Question) -> str:
@@ -66,7 +70,7 @@ def short_answer(question: Question, sentence: str) -> tuple[int, int] | None:
     (a question of another kind, or no span of the kind asked for that the question does not
     already name)."""
     best = ranked(question, sentence)
-    if not best:
+    if not best or best[0][0] < MIN_SCORE:
         return None
     span = best[0][1]
     if span.kind == "date":
