@@ -218,8 +218,10 @@ def _number_bonus(question: Question, text: str, after: str) -> float:
     w = WEIGHTS
     score = 0.0
     following = terms(" ".join(after.split()[:3]))
-    if question.focus and set(question.focus) & set(following):
-        score += w.pattern
+    if question.focus and question.focus[-1] in following:
+        score += w.pattern  # "33 Turkish soldiers" for "how many Turkish soldiers"
+    elif set(question.focus) & set(following):
+        score += 0.5 * w.pattern  # "six Turkish troops": the modifier alone
     if _PERCENT_Q.search(question.text):
         score += w.typed if re.search(r"%|per ?cent", text) else -w.typed
     elif _MONEY_Q.search(question.text) and re.match(r"[$€£¥]", text):
