@@ -49,6 +49,12 @@ def test_displaced_figure_with_thousands_separator(seed_sentences):
     assert _answer("How many people have been displaced?", sentence) == "900,000"
 
 
+def test_a_sentence_s_only_figure_answers_even_in_other_words(seed_sentences):
+    # the cited sentence says "civilians have fled", the question "people were displaced"
+    sentence = _seed(seed_sentences, "Some 950,0000 civilians have fled")
+    assert _answer("How many people were displaced?", sentence) == "950,0000"
+
+
 def test_when_gives_the_date(seed_sentences):
     sentence = _seed(seed_sentences, "Antonio Guterres on Feb. 27 reiterated")
     assert _answer("When did Guterres reiterate his call for a ceasefire?", sentence) == "Feb. 27"

@@ -70,7 +70,10 @@ def short_answer(question: Question, sentence: str) -> tuple[int, int] | None:
     (a question of another kind, or no span of the kind asked for that the question does not
     already name)."""
     best = ranked(question, sentence)
-    if not best or best[0][0] < MIN_SCORE:
+    # a sentence's only figure or date is its answer even far from the question's words ("Some
+    # 950,000 civilians have fled" for "How many people were displaced?"); names need more
+    alone = len(best) == 1 and best[0][1].kind in ("number", "date")
+    if not best or (best[0][0] < MIN_SCORE and not (alone and best[0][0] >= 0)):
         return None
     span = best[0][1]
     if span.kind == "date":
