@@ -285,8 +285,10 @@ class Assistant:
         cited = sorted({groups.get(c.article_id, c.article_id) for c in citations})
         provenance.attach_copies(citations, groups, self.store.group_members(cited),
                                  self._article)
+        provenance.attribute(citations, self._article)
         return Answer(question=text, found=True, answer=body, confidence=conf,
                       citations=citations, related=related,
+                      short_answer=provenance.shortest(q, citations),
                       as_of=provenance.as_of(citations),
                       independent_outlets=provenance.independent_outlets(citations, groups))
 
