@@ -111,7 +111,23 @@ def clean_page(raw: str, *, title: str | None = None, site: str | None = None) -
         found.title, found.site = _split_site(title, lines)
     kept = _filter_lines(lines, found)
     found.text = _join_paragraphs(kept)
+    if found.source is None:
+        found.source = wire_agency(found.text)
     return found
+
+
+# The body says which agency reported it: "An AFP correspondent accompanied the rebels",
+# "a Reuters reporter saw". Read only when the page names no outlet otherwise. ("told AFP" is
+# not enough: other outlets write "told the Associated Press" when quoting an agency.)
+_WIRE = r"AFP|Reuters|AP|Associated Press|Anadolu Agency|Xinhua|dpa|EFE"
+_WIRE_REPORTING = re.compile(
+    rf"\b(?:[Aa]n?|[Tt]he) (?P<a>{_WIRE}) (?:correspondent|reporter|journalist|photographer)s?\b")
+
+
+def wire_agency(text: str) -> str | None:
+    """The news agency the body names as its reporter, when it names exactly one."""
+    found = {m.group("a") for m in _WIRE_REPORTING.finditer(text)}
+    return found.pop() if len(found) == 1 else None
 
 
 def _header(lines: list[str], limit: int = 8) -> list[str]:
