@@ -27,9 +27,10 @@ def test_ask_prints_the_answer_and_numbered_sources(capsys, qa_index):
     code, out, err = run(capsys, "ask", "How many Turkish soldiers were killed in Idlib?",
                          "--index", qa_index)
     assert code == 0, err
-    assert out.startswith("At least 33 Turkish soldiers were killed")
+    assert out.startswith("33 [1]\nThe latest report (2020-02-28, AFP) says: At least 33 Turkish "
+                          "soldiers were killed")
     assert "[1]" in out and "Sources:" in out
-    assert "\n[1] 33 Turkish soldiers killed in Syria's Idlib - 2020-02-28" in out
+    assert "\n[1] 33 Turkish soldiers killed in Syria's Idlib - AFP, 2020-02-28" in out
 
 
 def test_ask_json_is_the_answer_model(capsys, qa_index):
