@@ -57,7 +57,7 @@ def test_the_cli_shows_the_short_answer_first_then_who_says_so(qa_assistant):
     bold = render(qa_assistant.ask("How many Turkish soldiers were killed?"), bold=True)
     assert bold.startswith("\033[1m33\033[0m [1]")
     nato = render(qa_assistant.ask("What did NATO urge?"))
-    assert "    says Stoltenberg" in nato and ", undated" in nato
+    assert "    attributed to Stoltenberg" in nato and ", undated" in nato
 
 
 def test_time_words_are_read_and_said(qa_assistant):

@@ -29,6 +29,17 @@ def test_main_screen_after_an_answer(snap_compare):
                         run_before=run_before)
 
 
+def test_short_answer_who_says_so_and_copies(snap_compare):
+    """The short answer in bold first, the reading and as-of line, and source cards with the
+    speaker, a hedge and "+2 copies"."""
+    async def run_before(pilot):
+        await steady(pilot)
+        await ask(pilot.app, pilot, "How much will the harbour expansion cost now?")
+
+    assert snap_compare(create_app(FakeAssistant()), terminal_size=(110, 34),
+                        run_before=run_before)
+
+
 def test_small_screen_with_a_refusal(snap_compare):
     async def run_before(pilot):
         await steady(pilot)

@@ -14,6 +14,7 @@ import threading
 
 from corpus.models import Article
 from qa import Answer, ArticleNotFound, Citation, Hit, IndexInfo, QAError
+from qa.models import Copy, ShortAnswer
 
 
 def _article(article_id: str, title: str, paragraphs: list[str], source: str | None,
@@ -81,6 +82,25 @@ CITATIONS = [
 RELATED = [hit(OTHER, 1, 0.31), hit(LONG, 0, 0.22)]
 
 
+def evidence_answer(question: str) -> Answer:
+    """FOUND_TEXT with what a news reader weighs: the short answer, who says so, hedging,
+    copies of the same story, as of when, and how many independent stories."""
+    first = CITATIONS[0].model_copy(update={
+        "attribution": "The harbour authority",
+        "copies": [Copy(article_id="copy-04", source="Harbour Herald",
+                        published=dt.date(2024, 3, 6)),
+                   Copy(article_id="copy-05", source="Wire Agency", published=None)]})
+    third = CITATIONS[2].model_copy(update={"hedged": True})
+    short = "4.2 million euros"
+    start = first.start + first.quote.index(short)
+    return Answer(question=question, found=True, answer=FOUND_TEXT, confidence=0.87,
+                  citations=[first, CITATIONS[1], third], related=RELATED,
+                  short_answer=ShortAnswer(text=short, citation=1, start=start,
+                                           end=start + len(short)),
+                  as_of=dt.date(2024, 3, 6), independent_outlets=2,
+                  time_reading="the newest reports")
+
+
 class FakeConversation:
     def __init__(self, assistant: FakeAssistant) -> None:
         self.assistant = assistant
@@ -136,6 +156,8 @@ class FakeAssistant:
             return Answer(question=question, found=False,
                           answer="The articles do not cover this question.", confidence=0.12,
                           related=RELATED)
+        if "how much" in question.lower():
+            return evidence_answer(question)
         return Answer(question=question, found=True, answer=FOUND_TEXT, confidence=0.87,
                       citations=CITATIONS, related=RELATED)
 

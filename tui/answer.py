@@ -35,7 +35,7 @@ class AnswerMessage(TurnMessage):
         yield Static(with_markers(self.answer.answer), classes="answer-text")
         notes = evidence_notes(self.answer)
         if notes:
-            yield Static(line((notes, "$text-muted")), classes="answer-notes")
+            yield Static(line((notes, "italic $text-muted")), classes="answer-notes")
         if not self.refs:
             return
         # A found answer lists its sources here only while the sources panel is hidden; a

@@ -53,8 +53,8 @@ class SourceRef:
 
     @property
     def voice(self) -> str:
-        """Who makes the claim, and whether it is hedged: "says Stoltenberg · hedged"."""
-        parts = [f"says {self.attribution}" if self.attribution else None,
+        """Who makes the claim, and whether it is hedged: "attributed to Stoltenberg · hedged"."""
+        parts = [f"attributed to {self.attribution}" if self.attribution else None,
                  "hedged (reportedly, alleged...)" if self.hedged else None]
         return " · ".join(p for p in parts if p)
 

@@ -64,7 +64,7 @@ def render(answer: Answer, *, bold: bool = False) -> str:
             lines.append(f"[{c.n}]{role} {c.title} - {meta}")
             lines += textwrap.wrap(f'"{snippet(c.quote)}"', width=96, initial_indent="    ",
                                    subsequent_indent="    ")
-            voice = [f"says {c.attribution}" if c.attribution else "",
+            voice = [f"attributed to {c.attribution}" if c.attribution else "",
                      "hedged" if c.hedged else ""]
             if any(voice):
                 lines.append("    " + "; ".join(v for v in voice if v))
