@@ -54,8 +54,9 @@ class AssistantAPI(Protocol):
 
     def ask(self, question: str, *, history: Sequence[Answer] | None = None,
             source: str | None = None, published_from: dt.date | None = None,
-            published_to: dt.date | None = None) -> Answer:
-        """Answer ``question``, citing the sentences it rests on."""
+            published_to: dt.date | None = None, today: dt.date | None = None) -> Answer:
+        """Answer ``question``, citing the sentences it rests on; ``today``: what relative
+        time words ("last week") are read against (default: the newest article)."""
         ...
 
     def chat(self, *, source: str | None = None, published_from: dt.date | None = None,

@@ -8,7 +8,7 @@ import sys
 import textwrap
 from typing import TYPE_CHECKING
 
-from qa.cli.options import add_filters, add_index, check_dates, filters, open_assistant
+from qa.cli.options import add_filters, add_index, check_dates, filters, iso_date, open_assistant
 from qa.engine.text import snippet
 
 BOLD, PLAIN = "\033[1m", "\033[0m"
@@ -24,6 +24,9 @@ def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
                                    "quoting and citing the sentences it rests on.")
     parser.add_argument("question", metavar="QUESTION")
     parser.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    parser.add_argument("--today", type=iso_date, metavar="DATE",
+                        help="read relative time words ('last week') against DATE (YYYY-MM-DD; "
+                        "default: the newest article's date)")
     add_index(parser)
     add_filters(parser)
     parser.set_defaults(run=run)
@@ -36,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     question = check_question(args.question)  # before the index opens: a bad one fails fast
     check_dates(args)
     with open_assistant(args) as assistant:
-        answer = assistant.ask(question, **filters(args))
+        answer = assistant.ask(question, **filters(args), today=args.today)
     print(answer.model_dump_json(indent=2) if args.json
           else render(answer, bold=sys.stdout.isatty() and not os.environ.get("NO_COLOR")))
     return 0

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
+from qa.engine.span_metrics import exact_match, f1
 from qa.errors import QuestionError
 from qa.interfaces import AssistantAPI
 
@@ -32,6 +33,10 @@ class EvalItem(BaseModel):
                              "gold answer string, among the top 10.")
     seconds: float
     answer: str
+    short_answer: str | None = None
+    short_em: float | None = Field(None, description="Answerable questions: the short answer "
+                                   "equals a gold answer (SQuAD normalisation).")
+    short_f1: float | None = None
 
 
 class EvalReport(BaseModel):
@@ -44,6 +49,12 @@ class EvalReport(BaseModel):
     answer_accuracy: float | None = None
     refusal_precision: float | None = None
     refusal_recall: float | None = None
+    short_answer_em: float | None = Field(None, description="Exact match of the short answers "
+                                          "against the gold answers (answerable questions; no "
+                                          "short answer scores 0).")
+    short_answer_f1: float | None = None
+    short_answer_given: float | None = Field(None, description="Share of answerable questions "
+                                             "given a short answer.")
     latency_p50_ms: float
     latency_p95_ms: float
     items: list[EvalItem] = Field(default_factory=list)
@@ -97,9 +108,12 @@ def evaluate(assistant: AssistantAPI, questions: list[EvalQuestion],
         rank = next((i + 1 for i, h in enumerate(hits) if _contains(h.text, q.answers)), None)
         quotes = " ".join(c.quote for c in answer.citations if c.role == "answer")
         correct = (answer.found and _contains(quotes, q.answers)) if q.answers else None
+        short = answer.short_answer.text if answer.found and answer.short_answer else None
         items.append(EvalItem(question=q.question, answers=q.answers, found=answer.found,
                               correct=correct, rank=rank, seconds=round(seconds, 4),
-                              answer=answer.answer))
+                              answer=answer.answer, short_answer=short,
+                              short_em=exact_match(short, q.answers) if q.answers else None,
+                              short_f1=f1(short, q.answers) if q.answers else None))
         if progress:
             progress(1)
     answerable = [i for i in items if i.answers]
@@ -118,6 +132,9 @@ def evaluate(assistant: AssistantAPI, questions: list[EvalQuestion],
         answer_accuracy=mean([float(bool(i.correct)) for i in answerable]),
         refusal_precision=mean([float(not i.answers) for i in refused]),
         refusal_recall=mean([float(not i.found) for i in unanswerable]),
+        short_answer_em=mean([i.short_em or 0.0 for i in answerable]),
+        short_answer_f1=mean([i.short_f1 or 0.0 for i in answerable]),
+        short_answer_given=mean([float(i.short_answer is not None) for i in answerable]),
         latency_p50_ms=round(_pct(lat, 50), 1), latency_p95_ms=round(_pct(lat, 95), 1),
         items=items)
 
@@ -132,6 +149,8 @@ def summary(report: EvalReport) -> str:
         f"passage        hit@1 {f(report.hit_at_1)}  hit@5 {f(report.hit_at_5)}  "
         f"MRR@10 {f(report.mrr_at_10)}",
         f"answer         accuracy {f(report.answer_accuracy)}",
+        f"short answer   exact match {f(report.short_answer_em)}  F1 {f(report.short_answer_f1)}"
+        f"  given {f(report.short_answer_given)}",
         f"refusal        precision {f(report.refusal_precision)}  recall "
         f"{f(report.refusal_recall)}",
         f"latency        p50 {report.latency_p50_ms:.0f} ms  p95 {report.latency_p95_ms:.0f} ms",

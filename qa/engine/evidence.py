@@ -19,6 +19,11 @@ RELEVANT = 0.6        # another article's sentence must score this share of the 
 SAME_FACT = 0.8       # cosine at which two sentences state the same thing
 SAME_TOPIC = 0.55     # cosine at which two sentences with figures speak of the same thing
 MOST_PER_ROLE = 2
+# Reports that give different figures are put newest first, and the newest is the answer, among
+# those whose sentence scores this share of the best answer sentence: between RELEVANT (worth
+# citing) and answering.SECOND_RATIO (an answer sentence itself). A less relevant report that
+# happens to be newer ("33 soldiers killed" for "How many targets were hit?") is listed after.
+LEAD_RATIO = 0.8
 
 
 def supporting(question: Question, answer: list[Sentence], ranked: list[Sentence],
@@ -124,11 +129,18 @@ def build(question: Question, answer: list[Sentence], ranked: list[Sentence],
     if not _disagree(question, order):
         body = said([x for r in order for x in r.sentences], "answer")
     else:
-        order.sort(key=lambda r: _age(r.first))
+        top = max(a.score for a in answer)
+        leads = sorted((r for r in order if r.first.score >= LEAD_RATIO * top),
+                       key=lambda r: _age(r.first))
+        others = sorted((r for r in order if r.first.score < LEAD_RATIO * top),
+                        key=lambda r: _age(r.first))
         parts = []
-        for k, r in enumerate(order):
-            role = "answer" if k == 0 or _agrees(question, r, order[0]) else "conflicting"
-            parts.append(f"{_lead(k, r.first)} {said(r.sentences, role)}")
+        for k, r in enumerate(leads + others):
+            role = "answer" if k == 0 or _agrees(question, r, leads[0]) else "conflicting"
+            if k == len(leads):
+                parts.append("Other reports give a different figure:")
+            parts.append(f"{_lead(r.first, None if k == 0 else leads[0].first)} "
+                         f"{said(r.sentences, role)}")
         body = " ".join(parts)
     verify(citations, article)
     return body, citations
@@ -150,15 +162,20 @@ def _agrees(question: Question, r: _Report, other: _Report) -> bool:
     return not mine or not theirs or bool(mine & theirs)
 
 
-def _lead(k: int, s: Sentence) -> str:
-    """"The latest report (2020-02-28, Anadolu Agency) says:", "Earlier (...):", "An undated
-    report (Reuters):"."""
+def _lead(s: Sentence, first: Sentence | None) -> str:
+    """How a report is introduced: "The latest report (2020-02-28, Anadolu Agency) says:" for
+    the first (``first`` is None), then "Earlier (...):", "A newer report (...):" (a less
+    relevant one after the first) or "An undated report (Reuters):"."""
     p = s.passage
     outlet = p.source or "outlet unknown"
     if p.published is None:
-        return f"An undated report ({outlet}):"
+        return f"An undated report ({outlet}) says:" if first is None else \
+            f"An undated report ({outlet}):"
     when = f"({p.published.isoformat()}, {outlet})"
-    return f"The latest report {when} says:" if k == 0 else f"Earlier {when}:"
+    if first is None:
+        return f"The latest report {when} says:"
+    newer = first.passage.published is None or p.published > first.passage.published
+    return f"A newer report {when}:" if newer else f"Earlier {when}:"
 
 
 def _add(citations: list[Citation], s: Sentence, role: str) -> int:

@@ -156,7 +156,7 @@ def create_app(assistant: AssistantAPI, *, max_body_bytes: int = MAX_BODY_BYTES,
         """The answer to `question`, citing the sentences it rests on (as `qa ask --json`)."""
         return await worker.run(assistant.ask, body.question, history=body.history,
                                 source=body.source, published_from=body.published_from,
-                                published_to=body.published_to)
+                                published_to=body.published_to, today=body.today)
 
     @app.get("/articles/{article_id}", response_model=Article,
              responses={404: {"model": ErrorBody, "description": "No article with that id."},

@@ -96,6 +96,9 @@ class AskRequest(_Request):
     """A question, optionally with the earlier turns of the conversation."""
 
     question: QuestionText
+    today: Day | None = Field(None, description="The day relative time words in the question "
+                              "('last week', 'this month') are read against (YYYY-MM-DD); "
+                              "default: the newest article's date.")
     history: list[EarlierAnswer] | None = Field(
         None, max_length=MAX_HISTORY,
         description="Earlier answers of this conversation, oldest first, exactly as /ask "
