@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ class Question:
     answers: list[str]          # empty: should be refused
     gold: set[str] = field(default_factory=set)  # article ids that answer it
     grades: dict[str, int] = field(default_factory=dict)
+    date: dt.date | None = None  # when it was asked (relative time words are read against it)
 
 
 @dataclass

@@ -85,7 +85,8 @@ def news_questions(part: str) -> list[Question]:
         for line in fh:
             q = json.loads(line)
             if part == "all" or part_of(q["id"]) == part:
-                out.append(Question(q["question"].strip(), list(q["answers"])))
+                out.append(Question(q["question"].strip(), list(q["answers"]),
+                                    date=_date(q.get("date") or "")))
     return out
 
 
@@ -160,21 +161,22 @@ class Hits:
                 f"hit@10 {self.at(10):.3f}  MRR@10 {mrr:.3f}")
 
 
-def ask(assistant, text: str, qvec, k: int = 10):
-    """What ``Assistant.ask`` does for a first question, with the query vector given (of
-    ``search_text(text)``): the candidates (top ``k``) and the answer (``Assistant.answer``:
-    ``answering.score``, then the reply as the user sees it)."""
+def ask(assistant, plan, qvec, k: int = 10):
+    """What ``Assistant.ask`` does, with the query vector given (of ``plan.query``): the
+    candidates (top ``k``) and the answer (``Assistant.answer``: ``answering.score``, then the
+    reply as the user sees it). ``plan``: ``Assistant.plan`` of the question."""
     from qa.assistant import RELATED
     from qa.engine import answering
-    from qa.engine.question import Question as Parsed
-    from qa.engine.question import search_text
 
-    parsed = Parsed.parse(text)
-    cands = assistant.retriever.retrieve(search_text(text), qvec,
+    cands = assistant.retriever.retrieve(plan.query, qvec,
                                          max(k, answering.PASSAGES + RELATED),
-                                         terms_for_rerank=parsed.terms)
-    ans = assistant.answer(text, parsed, qvec, cands[:answering.PASSAGES + RELATED])
-    return cands, ans, parsed
+                                         allowed=plan.allowed,
+                                         terms_for_rerank=plan.parsed.terms)
+    ans = assistant.answer(plan.question, plan.parsed, qvec,
+                           cands[:answering.PASSAGES + RELATED],
+                           filtered=plan.allowed is not None, newest=plan.newest)
+    ans.time_reading = plan.time_reading
+    return cands, ans, plan.parsed
 
 
 def main(argv: list[str]) -> int:
@@ -184,12 +186,13 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--chars", type=int, default=None,
                     help="index only each article's lead, up to N characters")
     ap.add_argument("--sweep", action="store_true", help="refusal precision/recall by threshold")
+    ap.add_argument("--no-time", action="store_true",
+                    help="ignore the questions' time words (as before issue 13), to compare")
     ap.add_argument("--alone", action="store_true",
                     help="answer with sentences embedded alone (cached), not late-chunked ones")
     args = ap.parse_args(argv)
 
     from qa.engine import answering
-    from qa.engine.question import search_text
     from qa.engine.retrieval import Retriever
 
     assistant, corpus, cache = setup(args.part, args.chars, args.alone)
@@ -202,7 +205,13 @@ def main(argv: list[str]) -> int:
           f"{len(questions) - len(answerable)} out-of-corpus questions over "
           f"{len(corpus.articles)} articles ({len(corpus.passages)} passages, mean "
           f"{np.mean(lengths):.0f} chars)")
-    queries = [search_text(q.text) for q in questions]
+    if args.no_time:
+        import qa.assistant
+        from qa.engine.time_words import TimeReading
+
+        qa.assistant.read_time = lambda text, today: TimeReading(question=text)
+    plans = [assistant.plan(q.text, today=q.date) for q in questions]
+    queries = [p.query for p in plans]
     qvecs = cache.embed(queries, "questions")
     store, lexical = assistant.store, assistant.lexical
     singles = {"bm25": Retriever(store, lexical, dense_weight=0.0),
@@ -212,12 +221,12 @@ def main(argv: list[str]) -> int:
     answering.THRESHOLD = -1.0  # answer everything; refusals are applied below by confidence
     results, lat = [], []
     t_all = time.perf_counter()
-    for i, (q, query, v) in enumerate(zip(questions, queries, qvecs)):
+    for i, (q, plan, query, v) in enumerate(zip(questions, plans, queries, qvecs)):
         if q.answers:
             for name, r in singles.items():
                 hits[name].add(passage_rank(r.retrieve(query, v, 10), q.answers))
         t0 = time.perf_counter()
-        cands, ans, _ = ask(assistant, q.text, v)
+        cands, ans, _ = ask(assistant, plan, v)
         lat.append(time.perf_counter() - t0)
         if q.answers:
             hits["hybrid"].add(passage_rank(cands, q.answers))
@@ -230,6 +239,7 @@ def main(argv: list[str]) -> int:
     right = [_answered_any(a, q) for q, a in results if q.answers]
     print(f"answer  sentence hit {np.mean(right):.3f} (answer string in the cited answer "
           f"sentences, answerable questions, never refusing)")
+    _short_answers(results)
     _refusals(results, threshold, args.sweep)
     print(f"retrieve+answer (query vector given) p50 {percentile(lat, 50) * 1000:.0f} ms "
           f"p95 {percentile(lat, 95) * 1000:.0f} ms")
@@ -256,6 +266,18 @@ def _refusals(results, threshold: float, sweep: bool) -> None:
         for t in (0.05, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7):
             p, r, h = at(t)
             print(f"  {t:9.2f}  {p:9.3f}  {r:6.3f}  {h:10.3f}")
+
+
+def _short_answers(results) -> None:
+    from qa.engine.span_metrics import exact_match, f1
+
+    answerable = [(q, a) for q, a in results if q.answers]
+    given = [a.short_answer.text if a.short_answer else None for _, a in answerable]
+    em = np.mean([exact_match(g, q.answers) for g, (q, _) in zip(given, answerable)])
+    f = np.mean([f1(g, q.answers) for g, (q, _) in zip(given, answerable)])
+    share = np.mean([g is not None for g in given])
+    print(f"short answer exact match {em:.3f}  F1 {f:.3f}  given {share:.3f} (answerable "
+          "questions, never refusing; none given scores 0)")
 
 
 def _answered_any(ans, q: Question) -> bool:

@@ -8,6 +8,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -199,23 +200,36 @@ class Assistant:
         question are read ("latest": the newest reports first; "in February 2020", "last week":
         a publication-date filter), relative ones against ``today`` (default: the newest
         article date in the index); ``Answer.time_reading`` says how."""
-        question = check_question(question)
+        plan = self.plan(question, history=history, source=source,
+                         published_from=published_from, published_to=published_to, today=today)
+        qvec = self.encoder.encode_query(plan.query)
+        return self.answer_plan(plan, qvec)
+
+    def plan(self, question: str, *, history: Sequence[Answer] | None = None,
+             source: str | None = None, published_from: dt.date | None = None,
+             published_to: dt.date | None = None, today: dt.date | None = None) -> Plan:
+        """What :meth:`ask` will search for, and where: the first half of it."""
+        text = check_question(question)
         self._fresh()
-        reading = read_time(question, today or self.latest())
-        lo, hi, note = self._time_scope(reading, source, published_from, published_to)
+        reading = read_time(text, today or self.latest())
+        lo, hi, note, applied = self._time_scope(reading, source, published_from, published_to)
         allowed = self._allowed(source, lo, hi)
-        if reading.filters and note == reading.description and allowed is not None:
+        if applied and allowed is not None:
             allowed = np.union1d(allowed, self._undated(source))  # undated: said so, sorted last
         rewritten, context, referent = context_for(reading.question, history)
         q = Question.parse(reading.question, context, referent)
-        query = f"{search_text(rewritten)} {context}".strip()
-        qvec = self.encoder.encode_query(query)
-        cands = self.retriever.retrieve(query, qvec, answering.PASSAGES + RELATED,
-                                        allowed=allowed,
+        return Plan(text, q, f"{search_text(rewritten)} {context}".strip(), allowed,
+                    reading.prefer_newest, note)
+
+    def answer_plan(self, plan: Plan, qvec: np.ndarray) -> Answer:
+        """The second half of :meth:`ask`: retrieve with the query vector, answer, cite."""
+        q = plan.parsed
+        cands = self.retriever.retrieve(plan.query, qvec, answering.PASSAGES + RELATED,
+                                        allowed=plan.allowed,
                                         terms_for_rerank=q.terms + q.referent_terms)
-        answer = self.answer(question, q, qvec, cands, filtered=allowed is not None,
-                             newest=reading.prefer_newest)
-        answer.time_reading = note
+        answer = self.answer(plan.question, q, qvec, cands, filtered=plan.allowed is not None,
+                             newest=plan.newest)
+        answer.time_reading = plan.time_reading
         return answer
 
     def latest(self) -> dt.date | None:
@@ -228,22 +242,22 @@ class Assistant:
         return self._latest[1]
 
     def _time_scope(self, reading: TimeReading, source: str | None, lo: dt.date | None,
-                    hi: dt.date | None) -> tuple[dt.date | None, dt.date | None, str | None]:
-        """The date bounds to search (the caller's, narrowed by the question's) and what the
-        answer says of the reading. A question's filter that no dated article passes is
-        dropped, and the answer says so."""
+                    hi: dt.date | None) -> tuple[dt.date | None, dt.date | None, str | None, bool]:
+        """The date bounds to search (the caller's, narrowed by the question's), what the
+        answer says of the reading, and whether the question's filter applies. A question's
+        filter that no dated article passes is dropped, and the answer says so."""
         note = reading.description
         if reading.unreadable:
             note = "; ".join(x for x in (note, reading.unreadable) if x)
         if not reading.filters:
-            return lo, hi, note
+            return lo, hi, note, False
         qlo = max((d for d in (lo, reading.published_from) if d), default=None)
         qhi = min((d for d in (hi, reading.published_to) if d), default=None)
         if (qlo and qhi and qlo > qhi) or not len(self.store.vids_matching(
                 source=source, published_from=qlo, published_to=qhi)):
             return lo, hi, (f"no article is dated {reading.description}: the time words were "
-                            "ignored")
-        return qlo, qhi, note
+                            "ignored"), False
+        return qlo, qhi, note, True
 
     def _undated(self, source: str | None) -> np.ndarray:
         """The vids of the passages of undated articles (from ``source``)."""
@@ -308,6 +322,18 @@ class Assistant:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A question read for searching (:meth:`Assistant.plan`)."""
+
+    question: str                # as asked (checked)
+    parsed: Question             # what it asks for, time phrases taken out
+    query: str                   # the text to search with (and to embed)
+    allowed: np.ndarray | None   # the vids the filters leave (None: all)
+    newest: bool                 # the newest near-best report leads
+    time_reading: str | None     # what the answer says of the question's time words
 
 
 def hit(c: Candidate) -> Hit:
