@@ -17,7 +17,14 @@ import pytest
 
 from corpus import chunk_article, indexed_text
 from corpus.models import Article
-from embeddings import IndexStore, IndexStoreError, PassageStore, load_encoder
+from embeddings import (
+    IndexStore,
+    IndexStoreError,
+    PassageStore,
+    StoreLookup,
+    WriteBatch,
+    load_encoder,
+)
 from embeddings.qdrant import create_store, open_store
 from qa.engine.lexical import LexicalIndex
 from qa.engine.retrieval import Retriever
@@ -127,12 +134,15 @@ def filled(kind, tmp_path, encoder):
 
 def test_add_then_read_everything_back(kind, tmp_path, encoder):
     with create(kind, tmp_path, encoder) as store:
+        assert isinstance(store, PassageStore)
         gen = store.generation
         a = article("sport")
         passages, vectors, sentences = embedded(encoder, a)
         with store.batch() as batch:
+            assert isinstance(batch, WriteBatch)
             batch.upsert(a, passages, vectors, sentences)
             vids = list(batch.added_vids)
+        assert isinstance(store.lookup(), StoreLookup)
         assert store.generation == gen + 1
         assert store.counts() == (1, len(passages)) and len(passages) > 1
         assert store.manifest.articles == 1 and store.manifest.passages == len(passages)
@@ -252,6 +262,8 @@ def test_filters_by_source_and_dates(kind, filled):
     scores, vids = store.search(q, 50, allowed=allowed)
     assert set(vids[0][vids[0] >= 0]) == set(allowed.tolist())
     assert vids[0][0] == allowed[0] and scores[0][0] == pytest.approx(1.0, abs=1e-5)
+    two = np.array(allowed[:2].tolist(), dtype=np.int64)  # a plain list of vids filters too
+    assert set(store.search(q, 5, allowed=two)[1][0]) - {-1} == set(two.tolist())
     none = store.vids_matching(source="nobody")
     assert (store.search(q, 3, allowed=none)[1] == -1).all()
     lexical = LexicalIndex.for_store(store)

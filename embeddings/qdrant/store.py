@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from qdrant_client import models as qm
@@ -279,3 +279,15 @@ def _defaults(url: StoreURL) -> Layout:
                       quantization=given.quantization)
     return Layout(shards=given.shards, replicas=given.replicas, on_disk=given.on_disk,
                   quantization=given.quantization or "int8")
+
+
+if TYPE_CHECKING:  # mypy checks that the Qdrant store is what qa codes against
+    from embeddings.protocols import LexicalStore, PassageStore, StoreLookup, WriteBatch
+
+    def _seams(store: QdrantStore) -> None:
+        passages: PassageStore = store
+        lexical: LexicalStore = store
+        lookup: StoreLookup = store.lookup()
+        with store.batch() as b:
+            batch: WriteBatch = b
+        print(passages, lexical, lookup, batch)

@@ -72,8 +72,10 @@ class QdrantBatch:
         if s.analyzer is None:
             raise IndexStoreError(f"{self._r.conn.url} was opened without a tokeniser: open it "
                                   "through qa to write passages")
-        self._drop_passages([article.id])
-        self._leave_groups([article.id])
+        if self._r.article_payload(article.id, ["id"]) is not None:
+            # outside a journalled batch every passage has its article: a new one has none
+            self._drop_passages([article.id])
+            self._leave_groups([article.id])
         counted = [s.analyzer.counts(indexed_text(p.text, article.title, article.source,
                                                   article.published)) for p in passages]
         s.lex_docs += len(counted)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.cli.options import store_url
+
+if TYPE_CHECKING:
+    from qa.indexing.migrate import MigrateSummary
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -51,7 +54,15 @@ def run(args: argparse.Namespace) -> int:
         m = source.manifest
         with create_store(url, model=m.model, dim=m.dim, weights_sha256=m.weights_sha256,
                           analyzer=analyzer(), wait=args.wait) as target:
-            summary = copy_index(source, target, progress=None if args.json else _progress)
+            shown: list[MigrateSummary] = []
+
+            def progress(s: MigrateSummary) -> None:
+                shown.append(s)
+                _progress(s)
+
+            summary = copy_index(source, target, progress=None if args.json else progress)
+            if shown:
+                print(file=sys.stderr)  # end the progress line
     if args.json:
         print(summary.model_dump_json())
     else:
