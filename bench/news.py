@@ -186,6 +186,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--chars", type=int, default=None,
                     help="index only each article's lead, up to N characters")
     ap.add_argument("--sweep", action="store_true", help="refusal precision/recall by threshold")
+    ap.add_argument("--dump", metavar="FILE",
+                    help="write each question's Answer JSON to FILE (one line each), to read")
     ap.add_argument("--no-time", action="store_true",
                     help="ignore the questions' time words (as before issue 13), to compare")
     ap.add_argument("--alone", action="store_true",
@@ -240,6 +242,11 @@ def main(argv: list[str]) -> int:
     print(f"answer  sentence hit {np.mean(right):.3f} (answer string in the cited answer "
           f"sentences, answerable questions, never refusing)")
     _short_answers(results)
+    if args.dump:
+        with open(args.dump, "w", encoding="utf-8") as fh:
+            for q, a in results:
+                fh.write(json.dumps({"gold": q.answers, "date": str(q.date),
+                                     "answer": a.model_dump(mode="json")}) + "\n")
     _refusals(results, threshold, args.sweep)
     print(f"retrieve+answer (query vector given) p50 {percentile(lat, 50) * 1000:.0f} ms "
           f"p95 {percentile(lat, 95) * 1000:.0f} ms")
