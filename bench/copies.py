@@ -1,7 +1,8 @@
 """Copy groups (issue 13) on real news: how many, how large, sampled pairs to read, and what
 grouping costs `qa index`.
 
-``python -m bench copies [--limit N] [--pairs 50] [--seed 13] [--timing 300] [--rounds 1]``
+``python -m bench copies [--limit N] [--pairs 50] [--seed 13] [--timing 300] [--rounds 1]
+[--fresh | --regroup]``
 
 1. Indexes ``realtimeqa-2023/articles.jsonl`` (its first ``--limit`` articles, or all) with the
    real pipeline (``qa.indexing.index_paths``, as ``qa index``) into
@@ -22,6 +23,7 @@ import collections
 import itertools
 import random
 import shutil
+import sqlite3
 import tempfile
 import time
 from pathlib import Path
@@ -71,6 +73,16 @@ def _timed_grouping() -> list[float]:
 
         setattr(CopyGrouper, name, timed)
     return spent
+
+
+def _forget_groups(folder: Path) -> None:
+    """Every article back to "not compared" (what an index from before copy groups holds)."""
+    conn = sqlite3.connect(folder / "store.sqlite")
+    try:
+        with conn:
+            conn.execute("UPDATE articles SET copy_group = NULL")
+    finally:
+        conn.close()
 
 
 def _index(data: Path, folder: Path, encoder, *, copies: bool = True) -> float:
@@ -135,6 +147,8 @@ def main(argv: list[str]) -> int:
                     help="BBC articles to time indexing with and without grouping (0: skip)")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--fresh", action="store_true", help="rebuild the realtimeqa index")
+    ap.add_argument("--regroup", action="store_true",
+                    help="compare every article again (after changing the thresholds)")
     args = ap.parse_args(argv)
     encoder = load_encoder()
     encoder.warm_up()
@@ -142,6 +156,8 @@ def main(argv: list[str]) -> int:
     folder = OUT / f"copies-realtimeqa-{args.limit or 'all'}"
     if args.fresh and folder.exists():
         shutil.rmtree(folder)
+    if args.regroup and folder.exists():
+        _forget_groups(folder)
     spent = _timed_grouping()
     took = _index(data, folder, encoder)
     print(f"realtimeqa: indexed into {folder} in {took:.1f} s (grouping {spent[0]:.1f} s of it; "
