@@ -96,3 +96,18 @@ def test_hedges(sentence, speaker):
 def test_plain_said_is_not_hedged():
     assert _one("The minister said the talks had failed.")[1] is False
     assert _one("The team claimed victory in the final.")[1] is False  # a title, not a claim
+
+
+@pytest.mark.parametrize(("sentence", "who"), [
+    ("Tech firms laid off 95,000 workers, according to data compiled by Layoffs.fyi, a site.",
+     "data compiled by Layoffs.fyi"),
+    ("Five brands were recalled, according to the U.S. Department of Agriculture.",
+     "the U.S. Department of Agriculture"),
+    ("Tom Brady, a seven-time Super Bowl winner, said Monday on his podcast that he is staying.",
+     "Tom Brady"),
+    ("California declared a state of emergency Wednesday as a storm hit.", None),
+    ("Haley announced her presidential campaign in February.", None),
+    ("The NCAA announced Monday that Indianapolis will host the 2026 Final Four.", "The NCAA"),
+])
+def test_names_with_dots_days_and_acts_that_are_not_claims(sentence, who):
+    assert attribution(sentence, 0, len(sentence))[0] == who

@@ -40,8 +40,10 @@ BEFORE = re.compile(
 AFTER = re.compile(
     rf"(?:[,\"”’]\s*)(?P<verb>{_VERBS}){_ADVERB}\s+(?P<who>{_PRONOUN}|{_PHRASE})"
     rf"(?=\s*(?:[,.;:]|$|\s+(?:on|in a|at a|during|after|before|when|while|as)\b))")
-ACCORDING = re.compile(r"\baccording to\s+(?P<who>[^,.;:\"”]{2,80}?)(?=\s*(?:[,.;:\"”]|$|"
-                       r"\s+(?:on|in|at|who|which|that)\s))", re.I)
+# "according to Layoffs.fyi", "according to the U.S. Department of Agriculture": a dot inside
+# a word does not end the name
+ACCORDING = re.compile(r"\baccording to\s+(?P<who>(?:(?:[A-Z]\.){2,}|[^,.;:\"”]|\.(?=\w)){2,80}?)"
+                       r"(?=\s*(?:[,;:\"”]|\.(?!\w)|$|\s+(?:on|in|at|who|which|that)\s))", re.I)
 HEDGES = re.compile(
     r"\b(?:reportedly|allegedly|alleged|purportedly|supposedly|apparently|unconfirmed|"
     r"unverified|rumou?red|claim(?:s|ed)?\s+(?:that|to)|(?:is|are|was|were)\s+(?:said|believed|"
@@ -102,20 +104,27 @@ def _speaker(sentence: str) -> tuple[str, str] | None:
             if verb in _NOT_SPEECH_AFTER and _NOT_SPEECH.match(plain, m.end()) \
                     or plain.startswith(" as ", m.end()):  # "Usher confirmed as headliner"
                 continue  # "claimed victory", "wrote the anthem": no claim is reported
-            if who and "xxx" not in who and who.lower() not in _NOT_SPEAKERS:
+            if who and "xxx" not in who and who.lower() not in _NOT_SPEAKERS \
+                    and who.lower() not in _WHEN_WORDS:  # "..., said Monday on his podcast"
                 return who, verb
     return None
 
 
 _NOT_SPEECH = re.compile(r"\s+(?:victory|the|a|an|his|her|their|its|responsibility|credit|"
                          r"title|\d|\"|“)", re.I)
-_NOT_SPEECH_AFTER = frozenset("claimed claims wrote writes".split())
+# "declared a state of emergency", "announced her campaign": an act, not a claim reported
+_NOT_SPEECH_AFTER = frozenset("claimed claims wrote writes declared announced announces".split())
+_WHEN_WORDS = frozenset("monday tuesday wednesday thursday friday saturday sunday today "
+                        "yesterday tonight earlier later".split())
 
 
 def _clean(who: str) -> str:
     who = re.sub(r"^(?:and|but|while|as|that|As|But|And|While)\s+", "", who.strip(" ,\"”“"))
     who = re.sub(r"(?:\s+(?:on|in|at))?\s+(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|"
                  r"Sunday|today|yesterday)\.?$", "", who)
+    first = who.split(" ", 1)[0]
+    if first.lower() in _PRONOUNS and " " in who:  # "he did (say)", "she would (add)"
+        return first
     if who.endswith(".") and not re.search(r"(?:\b[A-Z]\.){2,}$|\b(?:Jr|Sr|Inc|Co)\.$", who):
         who = who[:-1]
     return who
