@@ -119,7 +119,9 @@ _WHEN_WORDS = frozenset("monday tuesday wednesday thursday friday saturday sunda
 
 
 def _clean(who: str) -> str:
-    who = re.sub(r"^(?:and|but|while|as|that|As|But|And|While)\s+", "", who.strip(" ,\"”“"))
+    who = re.sub(r"^(?:and|but|while|as|that|though|although|because|if|when)\s+", "",
+                 who.strip(" ,\"”“"), flags=re.I)
+    who = re.sub(r"\s+(?:also|too|later|earlier|then)$", "", who)  # "The FCC also (has said)"
     who = re.sub(r"(?:\s+(?:on|in|at))?\s+(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|"
                  r"Sunday|today|yesterday)\.?$", "", who)
     first = who.split(" ", 1)[0]
