@@ -4,7 +4,8 @@ is in :mod:`embeddings.migrations`).
 Vectors are int8 BLOBs with a per-vector float32 scale (format 2, see :func:`quantize`; format 1
 kept float32, still read) in ``vectors``, one row a passage, written in the same transaction as
 the passage; the vectors of a passage's sentences (late chunking: from the passage's own forward
-pass) are one BLOB a passage in ``sentence_vectors``, same encoding, same transaction. A
+pass) are one BLOB a passage in ``sentence_vectors``, in the same transaction: 4-bit codes
+with a scale (schema 4, :func:`quantize4`; int8 before). A
 passage's text is not stored twice: an empty ``passages.text`` is read back as its span of the
 article's text. ``vid`` (the faiss id) is an AUTOINCREMENT key, never reused, so a stale faiss
 index is brought up to date from ``passages.generation`` (added) and ``removed`` (deleted) alone.
@@ -126,6 +127,42 @@ def dequantize(blob: bytes, dim: int, *, legacy: bool = True) -> np.ndarray:
     return _unit(codes.astype(np.float32))
 
 
+# Sentence vectors are 4-bit from schema version 4 on (half the size of int8; on the news
+# dev set the answers are the same: ``python -m bench news`` with both). They are read, never
+# searched: a sentence's cosine to the question is one feature of its score among six.
+SENTENCE_BITS_4 = 4  # the schema version from which sentence vectors are 4-bit
+
+
+def quantize4(vectors: np.ndarray) -> bytes:
+    """``(n, dim)`` unit vectors as 4-bit codes in [-7, 7] (two a byte, row-major, rows padded
+    to whole bytes), each row scaled so its largest magnitude is 7, then the n float32 scales."""
+    v = np.asarray(vectors, dtype=np.float32)
+    v = v if v.ndim == 2 else v.reshape(len(v), -1)
+    n, dim = v.shape
+    scale = np.abs(v).max(axis=1) / 7.0 if v.size else np.zeros(n, np.float32)
+    codes = (np.rint(v / np.maximum(scale, 1e-30)[:, None]).clip(-7, 7) + 8).astype(np.uint8)
+    if dim % 2:
+        codes = np.concatenate([codes, np.full((n, 1), 8, np.uint8)], axis=1)
+    packed = (codes[:, 0::2] << 4) | codes[:, 1::2]
+    return bytes(packed.tobytes()) + bytes(scale.astype("<f4").tobytes())
+
+
+def dequantize4(blob: bytes, dim: int) -> np.ndarray:
+    """The inverse of :func:`quantize4` (unit rows)."""
+    row = (dim + 1) // 2
+    n = len(blob) // (row + 4)
+    packed = np.frombuffer(blob, dtype=np.uint8, count=n * row).reshape(n, row)
+    codes = np.empty((n, 2 * row), np.float32)
+    codes[:, 0::2] = (packed >> 4).astype(np.float32) - 8
+    codes[:, 1::2] = (packed & 0x0F).astype(np.float32) - 8
+    return _unit(codes[:, :dim])
+
+
+def sentence_blob(vectors: np.ndarray) -> bytes:
+    """A passage's sentence vectors as stored (schema 4 on: 4-bit)."""
+    return quantize4(vectors)
+
+
 def to_blob(vector: np.ndarray) -> bytes:
     """One vector as stored (format 2: int8 and its scale)."""
     return quantize(np.asarray(vector).reshape(1, -1))
@@ -199,10 +236,12 @@ def sentence_vectors_of(conn: sqlite3.Connection, vids: Sequence[int], dim: int
     if not has_table(conn, "sentence_vectors"):
         return out
     ids = [int(v) for v in vids if int(v) >= 0]
+    four = int(conn.execute("PRAGMA user_version").fetchone()[0]) >= SENTENCE_BITS_4
     for part, marks in in_lists(ids):
         for vid, blob in conn.execute(
                 f"SELECT vid, vectors FROM sentence_vectors WHERE vid IN ({marks})", part):
-            out[int(vid)] = dequantize(blob, dim, legacy=False)
+            out[int(vid)] = dequantize4(blob, dim) if four else dequantize(blob, dim,
+                                                                          legacy=False)
     return out
 
 

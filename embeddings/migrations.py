@@ -58,6 +58,18 @@ def _copy_groups(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS articles_copy_group ON articles(copy_group)")
 
 
+def _sentence_vectors_4(conn: sqlite3.Connection) -> None:
+    """Re-encode the int8 sentence vectors as 4-bit ones (no re-embedding)."""
+    meta = db.get_meta(conn)
+    if "dim" not in meta or not db.has_table(conn, "sentence_vectors"):
+        return
+    dim = int(meta["dim"])
+    cur = conn.execute("SELECT vid, vectors FROM sentence_vectors")
+    while rows := cur.fetchmany(5_000):
+        conn.executemany("UPDATE sentence_vectors SET vectors = ? WHERE vid = ?", [
+            (db.quantize4(db.dequantize(b, dim, legacy=False)), v) for v, b in rows])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "articles, passages, vectors, removals and indexed files", """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -92,6 +104,9 @@ CREATE TABLE IF NOT EXISTS sentence_vectors (
     # a database without the column treat every article as its own group.
     Migration(3, "copy groups: articles that carry one story (wire copies, reprints)", "",
               data=_copy_groups),
+    # Readable: the reading code picks the sentence-vector encoding by the schema version.
+    Migration(4, "sentence vectors 4-bit (half the size of int8, the same answers)", "",
+              data=_sentence_vectors_4),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

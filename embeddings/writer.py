@@ -95,7 +95,8 @@ class Batch:
             if len(v) != len(p.sentences):
                 raise ValueError(f"passage {p.id}: {len(v)} sentence vectors for "
                                  f"{len(p.sentences)} sentences")
-            rows.append((int(vid), db.quantize(np.asarray(v, np.float32).reshape(-1, self.dim))))
+            rows.append((int(vid), db.sentence_blob(np.asarray(v, np.float32).reshape(-1,
+                                                                                    self.dim))))
         self._conn.executemany("INSERT OR REPLACE INTO sentence_vectors(vid, vectors) "
                                "VALUES (?, ?)", rows)
         self.changed = self.changed or bool(rows)

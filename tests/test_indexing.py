@@ -165,12 +165,13 @@ def test_passages_are_embedded_after_their_context_header(built, encoder):
         assert min(a for a, _ in spans) >= len(prefix)
         vectors, late = encoder.encode_passages([text], [spans])
         assert float(vectors[0] @ store.vectors([p.vid])[0]) > 0.99
-        stored = store.sentence_vectors([p.vid])[p.vid]
-        assert (stored * late[0]).sum(axis=1).min() > 0.99
+        stored = store.sentence_vectors([p.vid])[p.vid]  # 4-bit codes: cosine ~0.99
+        same = (stored * late[0]).sum(axis=1)
+        assert same.min() > 0.97
         # pooled over the header's word pieces instead, the vectors would differ
         _, unshifted = encoder.encode_passages([text], [[(a - len(prefix), b - len(prefix))
                                                          for a, b in spans]])
-        assert (stored * unshifted[0]).sum(axis=1).min() < 0.99
+        assert ((stored * unshifted[0]).sum(axis=1) < same).all()
 
 
 def test_missing_sentence_vectors_are_filled_by_the_next_run(built, tmp_path, encoder):

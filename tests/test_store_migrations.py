@@ -13,6 +13,7 @@ import pytest
 from corpus import chunk_article
 from corpus.models import Article
 from embeddings import IndexStore, IndexStoreError, migrations
+from embeddings import database as db
 from embeddings.migrations import Migration
 
 DIM = 4
@@ -217,10 +218,37 @@ def test_schema_2_gets_copy_groups_each_article_its_own(old_index, monkeypatch):
             b.set_copy_group("a2", "a1")
         assert store.copy_groups(["a1", "a2"]) == {"a1": "a1", "a2": "a1"}
         assert store.info()["copy_groups"] == 1 and store.ungrouped() == {}
-    assert user_version(old_index) == migrations.SCHEMA_VERSION == 3
+    assert user_version(old_index) == migrations.SCHEMA_VERSION >= 3
     conn = sqlite3.connect(old_index / "store.sqlite")
     assert conn.execute("SELECT vid, vector FROM vectors WHERE vid <= 2 ORDER BY vid"
                         ).fetchall() == vectors  # not re-embedded, not rewritten
     assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'articles_copy_group'"
                         ).fetchone() == (1,)
+    conn.close()
+
+
+def test_schema_3_sentence_vectors_become_4_bit(old_index, monkeypatch):
+    """Step 4 re-encodes the int8 sentence vectors as 4-bit codes (half the bytes), without
+    re-embedding; a read-only open of schema 3 reads the int8 ones as they are."""
+    unit = VECTORS[:2] / np.linalg.norm(VECTORS[:2], axis=1, keepdims=True)
+    with monkeypatch.context() as m:  # schema 3, as the last version wrote it: int8
+        m.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:3])
+        m.setattr(migrations, "SCHEMA_VERSION", 3)
+        m.setattr(db, "sentence_blob", db.quantize)
+        with IndexStore.open(old_index, writable=True) as store:
+            with store.batch() as b:
+                b.set_sentence_vectors([1], store.passages([1]), [unit[:1]])
+    assert user_version(old_index) == 3
+    conn = sqlite3.connect(old_index / "store.sqlite")
+    assert [len(b) for (b,) in conn.execute("SELECT vectors FROM sentence_vectors")] == [DIM + 4]
+    conn.close()
+    with IndexStore.open(old_index) as store:  # read-only: int8 read as such
+        assert np.allclose(store.sentence_vectors([1])[1], unit[:1], atol=0.02)
+    with IndexStore.open(old_index, writable=True) as store:
+        got = store.sentence_vectors([1])[1]
+        assert float(got[0] @ unit[0]) > 0.98
+    assert user_version(old_index) == migrations.SCHEMA_VERSION >= 4
+    conn = sqlite3.connect(old_index / "store.sqlite")
+    assert [len(b) for (b,) in conn.execute("SELECT vectors FROM sentence_vectors")] == [
+        (DIM + 1) // 2 + 4]
     conn.close()
