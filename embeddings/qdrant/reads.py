@@ -40,6 +40,7 @@ class QdrantReads:
         self.meta = meta
         self.quantized = False  # set by the store from the collection's config
         self._params: tuple[float, float] | None = None
+        self._bits: int | None = None
 
     # -- plumbing --------------------------------------------------------------------------
     def retrieve(self, ids: Sequence[int | str], *, payload: Any = True,
@@ -106,7 +107,8 @@ class QdrantReads:
     def sentence_vectors(self, vids: Sequence[int]) -> dict[int, np.ndarray]:
         ids = [int(v) for v in vids if int(v) >= 0]
         sel = qm.PayloadSelectorInclude(include=[schema.SENTENCES])
-        return {int(r.id): schema.decode_sentences(r.payload[schema.SENTENCES], self.dim)
+        bits = self.sentence_bits()
+        return {int(r.id): schema.decode_sentences(r.payload[schema.SENTENCES], self.dim, bits)
                 for r in self.retrieve(ids, payload=sel)
                 if r.payload and r.payload.get(schema.SENTENCES)}
 
@@ -166,6 +168,12 @@ class QdrantReads:
         m = self.meta.read()
         docs = int(m.get("lex_docs", 0))
         return docs, (float(m.get("lex_total", 0)) / docs if docs else 0.0)
+
+    def sentence_bits(self) -> int:
+        """How the sentence vectors are coded (fixed at creation; 8 before the meta said)."""
+        if self._bits is None:
+            self._bits = int(self.meta.read().get("sentence_bits", 8))
+        return self._bits
 
     def weights_params(self) -> tuple[float, float]:
         """The ``k1`` and ``b`` the sparse weights were made with (fixed at creation)."""

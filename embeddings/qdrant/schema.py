@@ -6,7 +6,7 @@ by the ``kind`` payload field:
 - ``article``: an article and its text, no vector (id: uuid5 of the article id);
 - ``passage``: a passage (id: its vid, see :func:`vid_of`), with its offsets, sentence spans,
   text and article fields copied for filters and reading; its dense vector, its sparse term
-  vector, and its sentence vectors (int8 codes in the payload: read, never searched);
+  vector, and its sentence vectors (4-bit codes in the payload: read, never searched);
 - ``file``: a file recorded as indexed (id: uuid5 of its path);
 - ``df``: term document frequencies, in buckets (see :mod:`embeddings.qdrant.terms`).
 """
@@ -134,14 +134,21 @@ def stored_passage(vid: int, payload: dict[str, Any]) -> StoredPassage:
         url=payload.get("url"), path=payload.get("path"))
 
 
-def encode_sentences(vectors: np.ndarray, dim: int) -> str:
-    """Sentence vectors as the folder store keeps them (int8 codes and scales), in base64."""
-    blob = db.quantize(np.asarray(vectors, np.float32).reshape(-1, dim))
+SENTENCE_BITS = 4  # as the folder store keeps them (schema 4 on); collections made before: 8
+
+
+def encode_sentences(vectors: np.ndarray, dim: int, bits: int = SENTENCE_BITS) -> str:
+    """Sentence vectors as the folder store keeps them (4-bit codes and scales; 8-bit in
+    collections made before it switched), in base64: both stores then answer with the same
+    numbers."""
+    v = np.asarray(vectors, np.float32).reshape(-1, dim)
+    blob = db.quantize4(v) if bits == 4 else db.quantize(v)
     return base64.b64encode(blob).decode("ascii")
 
 
-def decode_sentences(text: str, dim: int) -> np.ndarray:
-    return db.dequantize(base64.b64decode(text), dim, legacy=False)
+def decode_sentences(text: str, dim: int, bits: int = SENTENCE_BITS) -> np.ndarray:
+    blob = base64.b64decode(text)
+    return db.dequantize4(blob, dim) if bits == 4 else db.dequantize(blob, dim, legacy=False)
 
 
 def as_stored(vectors: np.ndarray, dim: int) -> np.ndarray:

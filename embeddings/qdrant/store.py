@@ -265,6 +265,7 @@ def _make_collection(conn: Connection, url: StoreURL, *, model: str, dim: int,
             "dim": dim, "weights_sha256": weights_sha256, "generation": 0, "created": created,
             "updated": created, "lex_docs": 0, "lex_total": 0, "lex_k1": analyzer.k1,
             "lex_b": analyzer.b, "seq": 0, "pending": None, "lock": None,
+            "sentence_bits": schema.SENTENCE_BITS,
             "layout": {"shards": layout.shards, "replicas": layout.replicas,
                        "on_disk": layout.on_disk, "quantization": layout.quantization}})])
 

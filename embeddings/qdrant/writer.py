@@ -106,7 +106,9 @@ class QdrantBatch:
         if len(v) != len(p.sentences):
             raise ValueError(f"passage {p.id}: {len(v)} sentence vectors for "
                              f"{len(p.sentences)} sentences")
-        return {schema.SENTENCES: schema.encode_sentences(v, self._r.dim), "has_sv": True}
+        return {schema.SENTENCES: schema.encode_sentences(v, self._r.dim,
+                                                          self._r.sentence_bits()),
+                "has_sv": True}
 
     def set_sentence_vectors(self, vids: Sequence[int], passages: Sequence[Passage],
                              vectors: Sequence[np.ndarray]) -> None:
