@@ -152,6 +152,8 @@ def main(argv: list[str]) -> int:
     from bench._common import load_encoder
 
     encoder = load_encoder()
+    encoder.warm_up()  # else the first store timed pays for loading the model
+    encoder.encode_passages(["warm up"], [[(0, 4)]])
     report: dict = {"limit": args.limit, "questions": args.questions}
     for name in args.sets.split(","):
         records, questions = (bbc_set(args.limit, args.questions) if name == "bbc" else
