@@ -137,6 +137,7 @@ class Batch:
 
     def forget_files(self, paths: Sequence[str]) -> None:
         self._conn.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in paths])
+        self.changed = self.changed or bool(paths)  # a batch of only this is committed too
 
     def _drop_passages(self, article_ids: Sequence[str]) -> None:
         for part, marks in db.in_lists(article_ids):

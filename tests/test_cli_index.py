@@ -91,11 +91,18 @@ def test_summary_and_info(built):
     info = qa("info", "--index", built)
     assert info.returncode == 0
     for word in ("articles      5", "all-MiniLM-L6-v2 (384-dim)", "IDMap2,Flat (exact)",
-                 "size on disk", "last update"):
+                 "size on disk", "last update", "stories       5 (an article and its copies"):
         assert word in info.stdout
     data = json.loads(qa("info", "--index", built, "--json").stdout)
     assert data["articles"] == 5 and data["index_type"] == "IDMap2,Flat"
+    assert data["copy_groups"] == 5  # five different stories
     assert data["passages"] == consistent(built)[1] and data["size_bytes"] > 100_000
+
+
+def test_rebuild_is_for_folders_only(tmp_path):
+    done = qa("index", "--rebuild", "--store", f"qdrant:{tmp_path / 'q'}")
+    assert done.returncode == 2 and "--rebuild is for index folders" in done.stderr
+    assert done.stderr.count("\n") == 1
 
 
 def test_bad_paths(tmp_path):

@@ -236,6 +236,14 @@ def test_remove_and_file_records(kind, filled):
     assert "/data/root/sport/sport.txt" not in lookup.file_stamps()
     assert lookup.article_meta("id-wire") is None
     lookup.close()
+    lookup = store.lookup()
+    assert "/data/root/world/climate.txt" in lookup.file_stamps()
+    lookup.close()
+    with store.batch() as batch:  # a batch that only forgets a file is kept too
+        batch.forget_files(["/data/root/world/climate.txt"])
+    lookup = store.lookup()
+    assert "/data/root/world/climate.txt" not in lookup.file_stamps()
+    lookup.close()
     lexical = LexicalIndex.for_store(store)
     assert len(lexical.search("earthquake harbour", 5)[0]) == 0
     assert lexical.n_docs == store.counts()[1]

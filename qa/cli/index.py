@@ -72,6 +72,8 @@ def _max_bytes(text: str) -> int:
 
 
 def _check(args: argparse.Namespace) -> None:
+    from embeddings.qdrant.url import is_store_url
+
     if args.index is not None and not args.index.strip():
         raise UsageError("--index needs a folder")
     if args.rebuild and (args.paths or args.prune):
@@ -79,6 +81,9 @@ def _check(args: argparse.Namespace) -> None:
                          "--prune with it")
     if not args.rebuild and not args.paths:
         raise UsageError("name the article files or folders to index (or give --rebuild)")
+    if args.rebuild and args.index and is_store_url(args.index):
+        raise UsageError("--rebuild is for index folders; a Qdrant store repairs itself on "
+                         "the next write")
 
 
 def _index(args: argparse.Namespace, index_dir: str | Path,

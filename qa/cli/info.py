@@ -78,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
         ("index", info.path),
         ("articles", f"{info.articles:,}"),
         ("passages", f"{info.passages:,}"),
+        ("stories", f"{info.copy_groups:,} (an article and its copies count once)"
+         if info.copy_groups is not None else "unknown"),
         ("model", f"{info.model} ({info.dim}-dim)"),
         ("index type", f"{info.index_type} ({kind})"),
         ("encoder", _encoder(info.model)),
