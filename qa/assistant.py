@@ -255,8 +255,8 @@ class Assistant:
         qhi = min((d for d in (hi, reading.published_to) if d), default=None)
         if (qlo and qhi and qlo > qhi) or not len(self.store.vids_matching(
                 source=source, published_from=qlo, published_to=qhi)):
-            return lo, hi, (f"no article is dated {reading.description}: the time words were "
-                            "ignored"), False
+            return lo, hi, (f"time words ignored: no dated article matches "
+                            f"({reading.description})"), False
         return qlo, qhi, note, True
 
     def _undated(self, source: str | None) -> np.ndarray:

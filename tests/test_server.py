@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 
 import pytest
@@ -84,6 +85,21 @@ def test_ask_returns_the_answer_model_exactly(client, assistant):
         article = client.get(f"/articles/{c['article_id']}")
         assert article.status_code == 200
         assert article.json()["text"][c["start"]:c["end"]] == c["quote"]
+
+
+def test_ask_carries_the_evidence_a_news_reader_weighs(client, assistant):
+    body = client.post("/ask", json={"question": QUESTION}).json()
+    assert body["short_answer"]["text"] == "33" and body["short_answer"]["citation"] == 1
+    assert body["as_of"] == "2020-02-28" and body["independent_outlets"] >= 1
+    assert {"attribution", "hedged", "copies"} <= set(body["citations"][0])
+    r = client.post("/ask", json={"question": "What did NATO urge last week?",
+                                  "today": "2020-03-05"})
+    assert r.status_code == 200
+    assert "relative to 2020-03-05" in r.json()["time_reading"]
+    assert r.json() == assistant.ask("What did NATO urge last week?",
+                                     today=dt.date(2020, 3, 5)).model_dump(mode="json")
+    r = client.post("/ask", json={"question": QUESTION, "today": "not a day"})
+    assert r.status_code == 422 and r.json()["details"][0]["field"] == "today"
 
 
 def test_ask_with_history_reads_a_follow_up_in_context(client, assistant):
