@@ -86,7 +86,7 @@ def news_questions(part: str) -> list[Question]:
             q = json.loads(line)
             if part == "all" or part_of(q["id"]) == part:
                 out.append(Question(q["question"].strip(), list(q["answers"]),
-                                    date=_date(q.get("date") or "")))
+                                    date=_date((q.get("date") or "").replace("/", "-"))))
     return out
 
 
