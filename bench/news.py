@@ -186,6 +186,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--chars", type=int, default=None,
                     help="index only each article's lead, up to N characters")
     ap.add_argument("--sweep", action="store_true", help="refusal precision/recall by threshold")
+    ap.add_argument("--fit", action="store_true",
+                    help="fit the confidence (answering.CONF_WEIGHTS, CONF_BIAS) on these "
+                    "questions: logistic, P(the articles hold the answer); use --part tune")
     ap.add_argument("--dump", metavar="FILE",
                     help="write each question's Answer JSON to FILE (one line each), to read")
     ap.add_argument("--no-time", action="store_true",
@@ -221,7 +224,7 @@ def main(argv: list[str]) -> int:
     hits = {n: Hits(n) for n in (*singles, "hybrid")}
     threshold = answering.THRESHOLD
     answering.THRESHOLD = -1.0  # answer everything; refusals are applied below by confidence
-    results, lat = [], []
+    results, lat, signals = [], [], []
     t_all = time.perf_counter()
     for i, (q, plan, query, v) in enumerate(zip(questions, plans, queries, qvecs)):
         if q.answers:
@@ -233,6 +236,7 @@ def main(argv: list[str]) -> int:
         if q.answers:
             hits["hybrid"].add(passage_rank(cands, q.answers))
         results.append((q, ans))
+        signals.append(_signals(assistant, plan, v, cands) if args.fit else None)
         if (i + 1) % 100 == 0:
             print(f"  {i + 1} questions, {time.perf_counter() - t_all:.0f} s", flush=True)
     for h in hits.values():
@@ -242,11 +246,10 @@ def main(argv: list[str]) -> int:
     print(f"answer  sentence hit {np.mean(right):.3f} (answer string in the cited answer "
           f"sentences, answerable questions, never refusing)")
     _short_answers(results)
+    if args.fit:
+        _fit(results, signals)
     if args.dump:
-        with open(args.dump, "w", encoding="utf-8") as fh:
-            for q, a in results:
-                fh.write(json.dumps({"gold": q.answers, "date": str(q.date),
-                                     "answer": a.model_dump(mode="json")}) + "\n")
+        _dump(args.dump, results)
     _refusals(results, threshold, args.sweep)
     print(f"retrieve+answer (query vector given) p50 {percentile(lat, 50) * 1000:.0f} ms "
           f"p95 {percentile(lat, 95) * 1000:.0f} ms")
@@ -273,6 +276,41 @@ def _refusals(results, threshold: float, sweep: bool) -> None:
         for t in (0.05, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7):
             p, r, h = at(t)
             print(f"  {t:9.2f}  {p:9.3f}  {r:6.3f}  {h:10.3f}")
+
+
+def _signals(assistant, plan, qvec, cands):
+    """The confidence features of a question's answer (None: nothing retrieved)."""
+    from qa.assistant import RELATED
+    from qa.engine import answering
+
+    if not cands:
+        return None
+    scoring = assistant.score(plan.parsed, qvec, cands[:answering.PASSAGES + RELATED])
+    return scoring.signals.array()
+
+
+def _dump(path: str, results) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for q, a in results:
+            fh.write(json.dumps({"gold": q.answers, "date": str(q.date),
+                                 "answer": a.model_dump(mode="json")}) + "\n")
+
+
+def _fit(results, signals, l2: float = 10.0) -> None:
+    """Logistic regression of "the articles hold the answer" on the confidence features (L2 on
+    the standardised weights), printed as the raw weights answering.py takes."""
+    rows = [(s, bool(q.answers)) for (q, _), s in zip(results, signals) if s is not None]
+    x = np.stack([s for s, _ in rows]).astype(np.float64)
+    y = np.array([a for _, a in rows], dtype=np.float64)
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    z = (x - mu) / sd
+    w, b = np.zeros(x.shape[1]), 0.0
+    for _ in range(5000):
+        p = 1 / (1 + np.exp(-(z @ w + b)))
+        w -= 0.1 * (z.T @ (p - y) / len(y) + l2 * w / len(y))
+        b -= 0.1 * float(np.mean(p - y))
+    print("CONF_WEIGHTS =", np.round(w / sd, 3).tolist(),
+          " CONF_BIAS =", round(b - float((mu / sd) @ w), 3))
 
 
 def _short_answers(results) -> None:

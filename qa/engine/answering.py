@@ -77,6 +77,7 @@ class ConfidenceFeatures(NamedTuple):
 # answer). Fitted (logistic, L2 10) on the RealTimeQA news tune half: real readers' questions out
 # of corpus look much closer to the articles than SQuAD's, so the SQuAD-only fit (score 0.429,
 # dense 4.646, lexical 4.541, top_dense 4.527, margin 2.951, bias -8.829) refused too few of them.
+# (`python -m bench news --part tune --chars 2000 --fit` prints these.)
 # Held-out news half: refusal precision 0.735 -> 0.821, recall 0.632 -> 0.561, answer hit kept
 # (0.453); SQuAD out-of-corpus test quarter 0.972/0.868 -> 0.978/0.844 (bench refusal --every 2).
 CONF_WEIGHTS = ConfidenceFeatures(score=2.357, dense=1.526, lexical=2.963, top_dense=3.731,
