@@ -114,7 +114,10 @@ class PassageStore(Protocol):
     def article(self, article_id: str) -> Article | None: ...
 
     def vids_matching(self, *, source: str | None = None, published_from: dt.date | None = None,
-                      published_to: dt.date | None = None) -> np.ndarray: ...
+                      published_to: dt.date | None = None, undated: bool = False
+                      ) -> np.ndarray:
+        """The vids of the passages whose article matches the filters (dates inclusive; an
+        undated article matches a date range only with ``undated``)."""
 
     def info(self) -> dict[str, Any]:
         """Counts and identity for ``qa info``; includes ``copy_groups`` (distinct stories)."""

@@ -126,7 +126,8 @@ class StoreReads:
             return groups.ungrouped(self._db.conn)
 
     def vids_matching(self, *, source: str | None = None, published_from: dt.date | None = None,
-                      published_to: dt.date | None = None) -> np.ndarray:
+                      published_to: dt.date | None = None, undated: bool = False
+                      ) -> np.ndarray:
         """The vids of passages whose article matches all the filters given (``source``
         case-insensitively, against the outlet or the site; dates inclusive)."""
         where: list[str] = []
@@ -134,12 +135,16 @@ class StoreReads:
         if source is not None:
             where.append("(a.source = ? COLLATE NOCASE OR a.site = ? COLLATE NOCASE)")
             args += [source, source]
+        dates: list[str] = []
         if published_from is not None:
-            where.append("a.published >= ?")
+            dates.append("a.published >= ?")
             args.append(published_from.isoformat())
         if published_to is not None:
-            where.append("a.published <= ?")
+            dates.append("a.published <= ?")
             args.append(published_to.isoformat())
+        if dates:
+            within = " AND ".join(dates)
+            where.append(f"(({within}) OR a.published IS NULL)" if undated else within)
         sql = "SELECT p.vid FROM passages p JOIN articles a ON a.id = p.article_id"
         if where:
             sql += " WHERE " + " AND ".join(where)

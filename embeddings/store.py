@@ -300,10 +300,11 @@ class IndexStore:
         return self.reads.ungrouped()
 
     def vids_matching(self, *, source: str | None = None, published_from: dt.date | None = None,
-                      published_to: dt.date | None = None) -> np.ndarray:
+                      published_to: dt.date | None = None, undated: bool = False
+                      ) -> np.ndarray:
         """The vids of passages whose article matches all the filters given."""
         return self.reads.vids_matching(source=source, published_from=published_from,
-                                        published_to=published_to)
+                                        published_to=published_to, undated=undated)
 
     def info(self) -> dict[str, Any]:
         """What ``qa info`` shows (the fields of ``qa.IndexInfo``, plus a few)."""

@@ -172,14 +172,14 @@ class Assistant:
         return found
 
     def _allowed(self, source: str | None, published_from: dt.date | None,
-                 published_to: dt.date | None) -> np.ndarray | None:
+                 published_to: dt.date | None, *, undated: bool = False) -> np.ndarray | None:
         if source is None and published_from is None and published_to is None:
             return None
         for d in (published_from, published_to):
             if d is not None and not isinstance(d, dt.date):
                 raise QuestionError(f"dates must be datetime.date values, not {d!r}")
         return self.store.vids_matching(source=source, published_from=published_from,
-                                        published_to=published_to)
+                                        published_to=published_to, undated=undated)
 
     def search(self, query: str, k: int = 5, *, source: str | None = None,
                published_from: dt.date | None = None, published_to: dt.date | None = None
@@ -213,9 +213,7 @@ class Assistant:
         self._fresh()
         reading = read_time(text, today or self.latest())
         lo, hi, note, applied = self._time_scope(reading, source, published_from, published_to)
-        allowed = self._allowed(source, lo, hi)
-        if applied and allowed is not None:
-            allowed = np.union1d(allowed, self._undated(source))  # undated: said so, sorted last
+        allowed = self._allowed(source, lo, hi, undated=applied)  # undated ones: said so
         rewritten, context, referent = context_for(reading.question, history)
         q = Question.parse(reading.question, context, referent)
         return Plan(text, q, f"{search_text(rewritten)} {context}".strip(), allowed,
@@ -258,12 +256,6 @@ class Assistant:
             return lo, hi, (f"time words ignored: no dated article matches "
                             f"({reading.description})"), False
         return qlo, qhi, note, True
-
-    def _undated(self, source: str | None) -> np.ndarray:
-        """The vids of the passages of undated articles (from ``source``)."""
-        every = self.store.vids_matching(source=source)
-        dated = self.store.vids_matching(source=source, published_from=dt.date.min)
-        return np.setdiff1d(every, dated)
 
     def answer(self, text: str, q: Question, qvec: np.ndarray, cands: list[Candidate],
                *, filtered: bool = False, newest: bool = False) -> Answer:

@@ -265,6 +265,17 @@ def test_filters_by_source_and_dates(kind, filled):
     assert articles_of(store.vids_matching(source="reuters",
                                            published_to=dt.date(2024, 1, 31))) == set()
     assert len(store.vids_matching(source="nobody")) == 0
+    assert articles_of(store.vids_matching(published_from=dt.date(2024, 2, 20), undated=True)
+                       ) == {"id-climate", "id-economy", "id-wire"}  # "wire" has no date
+    assert articles_of(store.vids_matching(source="ap", published_to=dt.date(2024, 1, 31),
+                                           undated=True)) == {"id-wire"}
+    assert articles_of(store.vids_matching(source="reuters", published_to=dt.date(2024, 1, 31),
+                                           undated=True)) == set()
+    undated = store.vids_matching(published_to=dt.date(2020, 1, 1), undated=True)
+    wire = store.vids_matching(source="ap")
+    assert set(undated.tolist()) == set(wire.tolist())  # an undated article, nothing else
+    q = store.vectors([undated[0]])
+    assert set(store.search(q, 50, allowed=undated)[1][0]) - {-1} == set(wire.tolist())
     allowed = store.vids_matching(published_from=dt.date(2024, 2, 1))
     q = store.vectors([allowed[0]])  # a passage's own vector, as a query
     scores, vids = store.search(q, 50, allowed=allowed)

@@ -140,11 +140,12 @@ class QdrantReads:
         return scores, vids
 
     def vids_matching(self, *, source: str | None = None, published_from: dt.date | None = None,
-                      published_to: dt.date | None = None) -> np.ndarray:
+                      published_to: dt.date | None = None, undated: bool = False
+                      ) -> np.ndarray:
         where: dict[str, Any] = {"source": source, "published_from": published_from,
-                                 "published_to": published_to}
-        found = self.scroll(schema.kind(schema.PASSAGE, *schema.article_conditions(
-            source, published_from, published_to)), payload=False)
+                                 "published_to": published_to, "undated": undated}
+        found = self.scroll(schema.kind(schema.PASSAGE, *schema.article_conditions(**where)),
+                            payload=False)
         return FilteredVids.of(np.array(sorted(int(r.id) for r in found), dtype=np.int64),
                                where)
 

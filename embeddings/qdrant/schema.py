@@ -168,15 +168,18 @@ def kind(name: str, *more: qm.Condition) -> qm.Filter:
 
 
 def article_conditions(source: str | None, published_from: dt.date | None,
-                       published_to: dt.date | None) -> list[qm.Condition]:
+                       published_to: dt.date | None, undated: bool = False
+                       ) -> list[qm.Condition]:
     """Payload conditions for ``--source`` (outlet or site, any case) and the date range
-    (inclusive; an undated article matches no range)."""
+    (inclusive; an undated article matches a range only with ``undated``)."""
     out: list[qm.Condition] = []
     if source is not None:
         out.append(match("outlets", source.lower()))
     if published_from is not None or published_to is not None:
-        out.append(qm.FieldCondition(key="day", range=qm.Range(
-            gte=day(published_from), lte=day(published_to))))
+        within = qm.FieldCondition(key="day", range=qm.Range(
+            gte=day(published_from), lte=day(published_to)))
+        out.append(qm.Filter(should=[within, qm.IsEmptyCondition(
+            is_empty=qm.PayloadField(key="day"))]) if undated else within)
     return out
 
 

@@ -188,9 +188,10 @@ class QdrantStore:
         return self.reads.articles()
 
     def vids_matching(self, *, source: str | None = None, published_from: dt.date | None = None,
-                      published_to: dt.date | None = None) -> np.ndarray:
+                      published_to: dt.date | None = None, undated: bool = False
+                      ) -> np.ndarray:
         return self.reads.vids_matching(source=source, published_from=published_from,
-                                        published_to=published_to)
+                                        published_to=published_to, undated=undated)
 
     def copy_groups(self, article_ids: Sequence[str]) -> dict[str, str]:
         return self.reads.copy_groups(article_ids)
