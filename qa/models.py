@@ -37,6 +37,11 @@ class Copy(BaseModel):
     source: str | None = None
     published: dt.date | None = None
 
+    def label(self) -> str:
+        """"Reuters 2020-02-28": the outlet (or the id) and the date, as a source list shows it."""
+        when = self.published.isoformat() if self.published else None
+        return " ".join(x for x in (self.source or self.article_id, when) if x)
+
 
 class Citation(ArticleRef):
     """One quoted sentence: ``article.text[start:end] == quote``."""
@@ -90,6 +95,17 @@ class Answer(BaseModel):
     independent_outlets: int = Field(
         default=0, description="Distinct stories (copy groups) behind the answer and its "
         "corroborating citations: one wire story printed five times counts once.")
+
+    def notes(self) -> list[str]:
+        """What the CLI and the chat say under an answer: how the time words were read, as of
+        when, and how many independent stories back it."""
+        out = [self.time_reading] if self.time_reading else []
+        if self.found and self.as_of:
+            out.append(f"as of {self.as_of.isoformat()}")
+        if self.found and self.independent_outlets:
+            n = self.independent_outlets
+            out.append(f"{n} independent {'story' if n == 1 else 'stories'}")
+        return out
 
 
 class IndexInfo(BaseModel):

@@ -33,7 +33,7 @@ class AnswerMessage(TurnMessage):
             yield Static(line((short.text, "bold"), " ", (f"[{short.citation}]", MARKER_STYLE)),
                          classes="short-answer")
         yield Static(with_markers(self.answer.answer), classes="answer-text")
-        notes = evidence_notes(self.answer)
+        notes = " · ".join(self.answer.notes())
         if notes:
             yield Static(line((notes, "italic $text-muted")), classes="answer-notes")
         if not self.refs:
@@ -45,17 +45,3 @@ class AnswerMessage(TurnMessage):
                 yield Static(line(("Closest passages:", "bold")), classes="related-label")
             for ref in self.refs:
                 yield SourceCard(ref, compact=True)
-
-
-def evidence_notes(answer: Answer) -> str:
-    """One line under a found answer: how the question's time words were read, as of when, and
-    how many independent stories back it."""
-    if not answer.found:
-        return answer.time_reading or ""
-    parts = [answer.time_reading]
-    if answer.as_of:
-        parts.append(f"as of {answer.as_of.isoformat()}")
-    if answer.independent_outlets:
-        n = answer.independent_outlets
-        parts.append(f"{n} independent {'story' if n == 1 else 'stories'}")
-    return " · ".join(p for p in parts if p)

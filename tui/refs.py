@@ -63,9 +63,7 @@ class SourceRef:
         """"+2 copies: Reuters 2020-02-28, AP" (the same story printed elsewhere)."""
         if not self.copies:
             return ""
-        names = ", ".join(" ".join(x for x in (c.source or c.article_id,
-                                                c.published and c.published.isoformat()) if x)
-                          for c in self.copies[:3])
+        names = ", ".join(c.label() for c in self.copies[:3])
         more = "…" if len(self.copies) > 3 else ""
         return f"+{len(self.copies)} {'copy' if len(self.copies) == 1 else 'copies'}: {names}{more}"
 

@@ -15,7 +15,7 @@ BOLD, PLAIN = "\033[1m", "\033[0m"
 
 if TYPE_CHECKING:
     from qa.cli.options import Subparsers
-    from qa.models import Answer, Copy
+    from qa.models import Answer
 
 
 def add_parser(subparsers: Subparsers) -> argparse.ArgumentParser:
@@ -55,9 +55,8 @@ def render(answer: Answer, *, bold: bool = False) -> str:
         lines.append(f"{BOLD}{text}{PLAIN} [{answer.short_answer.citation}]" if bold
                      else f"{text} [{answer.short_answer.citation}]")
     lines += wrap.wrap(answer.answer)
-    notes = _notes(answer)
-    if notes:
-        lines.append(f"({notes})")
+    if answer.notes():
+        lines.append(f"({'; '.join(answer.notes())})")
     if answer.found:
         lines += ["", "Sources:"]
         for c in answer.citations:
@@ -73,7 +72,7 @@ def render(answer: Answer, *, bold: bool = False) -> str:
                 lines.append("    " + "; ".join(v for v in voice if v))
             if c.copies:
                 lines.append(f"    +{len(c.copies)} {'copy' if len(c.copies) == 1 else 'copies'}"
-                             ": " + ", ".join(_copy(x) for x in c.copies))
+                             ": " + ", ".join(x.label() for x in c.copies))
             lines.append(f"    {c.url or c.path or c.article_id} (chars {c.start}-{c.end})")
         lines.append(f"confidence {answer.confidence:.2f}")
     elif answer.related:
@@ -84,18 +83,3 @@ def render(answer: Answer, *, bold: bool = False) -> str:
             lines += textwrap.wrap(snippet(h.text, 200), width=96, initial_indent="    ",
                                    subsequent_indent="    ")
     return "\n".join(lines)
-
-
-def _notes(answer: Answer) -> str:
-    parts = [answer.time_reading]
-    if answer.found and answer.as_of:
-        parts.append(f"as of {answer.as_of.isoformat()}")
-    if answer.found and answer.independent_outlets:
-        n = answer.independent_outlets
-        parts.append(f"{n} independent {'story' if n == 1 else 'stories'}")
-    return "; ".join(p for p in parts if p)
-
-
-def _copy(c: Copy) -> str:
-    return " ".join(x for x in (c.source or c.article_id,
-                                c.published.isoformat() if c.published else None) if x)
