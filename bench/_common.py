@@ -61,6 +61,23 @@ class VectorCache:
         return np.stack([found[k] for k in keys]).astype(np.float32)
 
 
+def fit_logistic(x: np.ndarray, y: np.ndarray, *, steps: int, rate: float, l2: float
+                 ) -> tuple[np.ndarray, float]:
+    """Logistic regression by gradient descent on standardised features (penalty ``l2 * w``
+    on the standardised weights); returns the raw weights and bias, as answering.py takes
+    them (the confidence fits: ``bench refusal --fit``, ``bench news --fit``)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    z = (x - mu) / sd
+    w, b = np.zeros(x.shape[1]), 0.0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(z @ w + b)))
+        w -= rate * (z.T @ (p - y) / len(y) + l2 * w)
+        b -= rate * float(np.mean(p - y))
+    return w / sd, b - float((mu / sd) @ w)
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=float), q)) if values else float("nan")
 

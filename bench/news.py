@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 
-from bench._common import VectorCache, load_encoder, percentile
+from bench._common import VectorCache, fit_logistic, load_encoder, percentile
 from bench._corpora import Corpus, Question, chunk_all
 from bench._data import dataset
 from bench._harness import build_index, norm
@@ -300,17 +300,10 @@ def _fit(results, signals, l2: float = 10.0) -> None:
     """Logistic regression of "the articles hold the answer" on the confidence features (L2 on
     the standardised weights), printed as the raw weights answering.py takes."""
     rows = [(s, bool(q.answers)) for (q, _), s in zip(results, signals) if s is not None]
-    x = np.stack([s for s, _ in rows]).astype(np.float64)
-    y = np.array([a for _, a in rows], dtype=np.float64)
-    mu, sd = x.mean(0), x.std(0) + 1e-9
-    z = (x - mu) / sd
-    w, b = np.zeros(x.shape[1]), 0.0
-    for _ in range(5000):
-        p = 1 / (1 + np.exp(-(z @ w + b)))
-        w -= 0.1 * (z.T @ (p - y) / len(y) + l2 * w / len(y))
-        b -= 0.1 * float(np.mean(p - y))
-    print("CONF_WEIGHTS =", np.round(w / sd, 3).tolist(),
-          " CONF_BIAS =", round(b - float((mu / sd) @ w), 3))
+    x = np.stack([s for s, _ in rows])
+    y = np.array([a for _, a in rows])
+    w, b = fit_logistic(x, y, steps=5000, rate=0.1, l2=l2 / len(y))
+    print("CONF_WEIGHTS =", np.round(w, 3).tolist(), " CONF_BIAS =", round(b, 3))
 
 
 def _short_answers(results) -> None:

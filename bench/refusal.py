@@ -17,7 +17,7 @@ import argparse
 
 import numpy as np
 
-from bench._common import VectorCache, load_encoder
+from bench._common import VectorCache, fit_logistic, load_encoder
 from bench._corpora import Corpus, Question, squad_corpus
 from bench._harness import answered, build_index, seed_sentences
 
@@ -85,17 +85,9 @@ def sweep(results) -> None:
 def fit(results) -> None:
     """Logistic regression: P(the answer is right) from the confidence features (the label is
     whether the picked sentences hold the answer, whatever the current threshold says)."""
-    x = np.stack([f for _, _, (f, _) in results]).astype(np.float64)
-    y = np.array([right for _, _, (_, right) in results], dtype=np.float64)
-    mu, sd = x.mean(0), x.std(0) + 1e-9
-    z = (x - mu) / sd
-    w, b = np.zeros(x.shape[1]), 0.0
-    for _ in range(3000):
-        p = 1 / (1 + np.exp(-(z @ w + b)))
-        w -= 0.5 * (z.T @ (p - y) / len(y) + 1e-3 * w)
-        b -= 0.5 * float(np.mean(p - y))
-    raw_w = w / sd
-    raw_b = b - float((mu / sd) @ w)
+    x = np.stack([f for _, _, (f, _) in results])
+    y = np.array([right for _, _, (_, right) in results])
+    raw_w, raw_b = fit_logistic(x, y, steps=3000, rate=0.5, l2=1e-3)
     print("CONF_WEIGHTS =", np.round(raw_w, 3).tolist(), " CONF_BIAS =", round(raw_b, 3))
 
 

@@ -104,8 +104,7 @@ def _speaker(sentence: str) -> tuple[str, str] | None:
             if verb in _NOT_SPEECH_AFTER and _NOT_SPEECH.match(plain, m.end()) \
                     or plain.startswith(" as ", m.end()):  # "Usher confirmed as headliner"
                 continue  # "claimed victory", "wrote the anthem": no claim is reported
-            if who and "xxx" not in who and who.lower() not in _NOT_SPEAKERS \
-                    and who.lower() not in _WHEN_WORDS:  # "..., said Monday on his podcast"
+            if who and "xxx" not in who and who.lower() not in _NOT_SPEAKERS:
                 return who, verb
     return None
 
@@ -114,16 +113,17 @@ _NOT_SPEECH = re.compile(r"\s+(?:victory|the|a|an|his|her|their|its|responsibili
                          r"title|\d|\"|“)", re.I)
 # "declared a state of emergency", "announced her campaign": an act, not a claim reported
 _NOT_SPEECH_AFTER = frozenset("claimed claims wrote writes declared announced announces".split())
-_WHEN_WORDS = frozenset("monday tuesday wednesday thursday friday saturday sunday today "
-                        "yesterday tonight earlier later".split())
+# a time after the verb is not the speaker ("..., said Monday on his podcast"), nor after
+# the name ("Stoltenberg on Friday"): cleaned off, and a speaker of nothing else is none
+_WHEN = re.compile(r"(?:(?:^|\s+)(?:on|in|at))?(?:^|\s+)(?:Monday|Tuesday|Wednesday|Thursday|"
+                   r"Friday|Saturday|Sunday|today|yesterday|tonight|earlier|later)\.?$")
 
 
 def _clean(who: str) -> str:
     who = re.sub(r"^(?:and|but|while|as|that|though|although|because|if|when)\s+", "",
                  who.strip(" ,\"”“"), flags=re.I)
     who = re.sub(r"\s+(?:also|too|later|earlier|then)$", "", who)  # "The FCC also (has said)"
-    who = re.sub(r"(?:\s+(?:on|in|at))?\s+(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|"
-                 r"Sunday|today|yesterday)\.?$", "", who)
+    who = _WHEN.sub("", who)
     first = who.split(" ", 1)[0]
     if first.lower() in _PRONOUNS and " " in who:  # "he did (say)", "she would (add)"
         return first
