@@ -152,6 +152,15 @@ def test_quiz_question_kinds():
     assert kind("After 35 years the curtain fell on the musical. What is the show called?") \
         == "name"
     assert kind("Which color are the oceans changing to?") == "other"
+    # three modifiers before the noun, plural nouns, and nouns of people readers ask about
+    assert kind("Which prominent Fox News host parted ways with the company?") == "person"
+    assert kind("Which public figure will plead guilty to federal tax charges?") == "person"
+    assert kind("Which of these musicians was at the address?") == "person"
+    assert kind("She was best known for her role on which popular sitcom?") == "name"
+    # a quantity asked by its name
+    assert kind("What was the magnitude of the quake that struck the region?") == "number"
+    assert kind("What is the current debt limit?") == "number"
+    assert kind("What was the final score of the game?") == "number"
 
 
 def test_quiz_phrasing_leaves_the_search():

@@ -11,25 +11,32 @@ MAX_CHARS = 1000  # longer than any real question; the model reads 256 word piec
 
 # kind -> the opening words that ask for it. "which" and "what" may take a few modifiers before
 # the noun that says the kind ("which North African country", "which NFL team").
-_WHICH = r"(?:which|what)\s+(?:[\w.’'-]+\s+){0,2}?"
+_WHICH = r"(?:which|what)\s+(?:[\w.’'-]+\s+){0,3}?"
 _PERSON_NOUNS = (r"person|man|woman|player|author|writer|actor|actress|celebrity|musician|"
                  r"singer|rapper|artist|star|athlete|coach|host|candidate|politician|senator|"
-                 r"governor|president|leader|ceo|executive|billionaire|director|member")
+                 r"governor|president|leader|ceo|executive|billionaire|director|member|figure|guest|"
+                 r"nominee|journalist|anchor|official|minister|judge|lawmaker|comedian|entrepreneur|"
+                 r"founder|scientist|chef|designer|pope|king|queen|prince|princess|monarch|"
+                 r"quarterback|pitcher|golfer|skier|swimmer|boxer|driver|rider|tennis player")
 _PLACE_NOUNS = (r"country|countries|city|cities|place|region|province|town|state|states|"
-                r"county|nation|island|continent|capital")
+                r"county|nation|island|continent|capital|venue|stadium|airport|park")
 _NAME_NOUNS = (r"team|company|companies|firm|airline|automaker|carmaker|retailer|chain|brand|"
                r"show|series|film|movie|novel|book|album|song|band|group|network|app|platform|"
                r"organi[sz]ation|agency|party|university|club|league|restaurant|"
-               r"publication|newspaper|website|game|franchise|bank|character")
+               r"publication|newspaper|website|game|franchise|bank|character|sitcom|tournament|"
+               r"championship|festival|product|service|streamer|channel|magazine|studio|label|"
+               r"museum|school|college|hospital|ship|virus|variant|planet|letter")
 _KINDS = [
     ("number", re.compile(r"\b(how (many|much|long|far|old|large|big|tall|high|often)|what "
                           r"(number|percentage|proportion|share|amount|size|total)|"
-                          r"death toll)\b", re.I)),
+                          r"death toll|what (?:is|was|are|were) the (?:\w+ ){0,2}(?:score|"
+                          r"magnitude|rate|price|cost|wage|limit|population|temperature|speed|age|salary|"
+                          r"budget|value))\b", re.I)),
     ("date", re.compile(r"\b(when|what (year|date|day|month|time)|which (year|date|day|month))"
                         r"\b", re.I)),
-    ("person", re.compile(rf"\b(who|whom|whose|{_WHICH}({_PERSON_NOUNS}))\b", re.I)),
-    ("place", re.compile(rf"\b(where|{_WHICH}({_PLACE_NOUNS}))\b", re.I)),
-    ("name", re.compile(rf"\b({_WHICH}({_NAME_NOUNS})|what (is|was|are|were) (the|its|their) "
+    ("person", re.compile(rf"\b(who|whom|whose|{_WHICH}({_PERSON_NOUNS})s?)\b", re.I)),
+    ("place", re.compile(rf"\b(where|{_WHICH}({_PLACE_NOUNS})s?)\b", re.I)),
+    ("name", re.compile(rf"\b({_WHICH}({_NAME_NOUNS})s?|what (is|was|are|were) (the|its|their) "
                         r"[\w ]{1,30}? (called|named)|what is the (name|title) of|renamed)\b",
                         re.I)),
 ]
