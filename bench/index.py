@@ -12,6 +12,9 @@ part so all see the same load on a shared machine):
 3. sentence-transformers, fp32, ``encode(batch_size=32)``, on the same passages, in a child
    process (torch stays out of the other two).
 
+Both children load and warm their models before the first round is timed (a child still
+loading torch beside a timed run slowed that run by a third).
+
 Reports total time ÷ each encoder's time, the index folder's size ÷ the articles' text size
 (UTF-8 bytes of title + body as loaded), and the indexing process's peak memory. Also writes the
 passage vectors to ``bench/out/bbc_vectors.npy`` (real vectors for ``bench faiss_scale``).
@@ -43,6 +46,7 @@ from qa.indexing.pipeline import index_paths
 args = json.loads(sys.argv[1])
 encoder = load_encoder(args["model"], args["backend"])
 encoder.warm_up(); encoder.encode(["warm up the model " * 40] * 32)
+print("ready", flush=True)
 def cpu():
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -64,6 +68,7 @@ from sentence_transformers import SentenceTransformer
 from embeddings.model_files import resolve_model
 model = SentenceTransformer(str(resolve_model(None).path), device="cpu", local_files_only=True)
 model.encode(["warm up the model " * 40] * 32, batch_size=32)
+print("ready", flush=True)
 for line in sys.stdin:
     texts = json.loads(open(line.strip(), encoding="utf-8").read())
     t, c = time.perf_counter(), time.process_time()
@@ -86,6 +91,11 @@ def _ask(proc: subprocess.Popen, line: str) -> dict:
     if not out:
         raise SystemExit(f"bench index: a child process failed (exit {proc.wait()})")
     return json.loads(out)
+
+
+def _ready(proc: subprocess.Popen) -> None:
+    if proc.stdout.readline().strip() != "ready":
+        raise SystemExit(f"bench index: a child process failed to start (exit {proc.wait()})")
 
 
 def _size(folder: Path) -> int:
@@ -125,6 +135,8 @@ def main(argv: list[str]) -> int:
     indexer = _child(_INDEX_CHILD, {"model": args.model, "backend": args.backend,
                                     "index": str(work / "index")})
     st = _child(_ST_CHILD)
+    for proc in (indexer, st):  # loaded and warm before anything is timed: a child still
+        _ready(proc)            # loading would slow what the others time
     max_tokens = min(200, encoder.max_tokens)
     qa_s = bare_s = st_s = qa_c = bare_c = st_c = 0.0
     n = text_bytes = 0
