@@ -4,6 +4,7 @@ from pathlib import Path
 
 from corpus.chunking import (
     chunk_article,
+    chunk_sized,
     context_header,
     context_prefix,
     estimate_tokens,
@@ -35,6 +36,7 @@ __all__ = [
     "Sentence",
     "SkipHandler",
     "chunk_article",
+    "chunk_sized",
     "clean_page",
     "context_header",
     "context_prefix",

@@ -77,47 +77,68 @@ def chunk_article(
     count_tokens: TokenCounter | None = None,
 ) -> list[Passage]:
     """The passages of ``article``, in order. ``article.text[p.start:p.end] == p.text``."""
+    return [p for p, _ in chunk_sized(article, max_tokens=max_tokens, count_tokens=count_tokens)]
+
+
+def chunk_sized(
+    article: Article,
+    *,
+    max_tokens: int = DEFAULT_MAX_TOKENS,
+    count_tokens: TokenCounter | None = None,
+) -> list[tuple[Passage, int]]:
+    """:func:`chunk_article`, each passage with its size in tokens as packing counted it: its
+    sentences' counts, the special tokens once, and one more token at each join (an upper
+    bound for a tokenizer that splits at spaces, as word-piece ones do)."""
     if max_tokens < 16:
         raise ValueError("max_tokens must be at least 16")
     count = count_tokens or estimate_tokens
     text = article.text
-    units = _units(text, max_tokens, count)
+    units, sizes = _units(text, max_tokens, count)
     if not units:
         return []
-    sizes = count([text[s:e] for s, e, _ in units])
     groups = _pack(units, sizes, max_tokens)
     passages = []
     for index, (first, last) in enumerate(groups):
         start, end = units[first][0], units[last][1]
-        passages.append(
-            Passage(
-                id=f"{article.id}-{index}",
-                article_id=article.id,
-                index=index,
-                text=text[start:end],
-                start=start,
-                end=end,
-                sentences=[Sentence(start=s, end=e) for s, e, _ in units[first : last + 1]],
-            )
+        size = sum(sizes[first : last + 1]) - 2 * (last - first) + (last - first)
+        passage = Passage(
+            id=f"{article.id}-{index}",
+            article_id=article.id,
+            index=index,
+            text=text[start:end],
+            start=start,
+            end=end,
+            sentences=[Sentence(start=s, end=e) for s, e, _ in units[first : last + 1]],
         )
+        passages.append((passage, size))
     return passages
 
 
-def _units(text: str, max_tokens: int, count: TokenCounter) -> list[tuple[int, int, int]]:
-    """Sentences as ``(start, end, paragraph_number)``, with over-long ones cut into pieces."""
+def _units(
+    text: str, max_tokens: int, count: TokenCounter
+) -> tuple[list[tuple[int, int, int]], list[int]]:
+    """Sentences as ``(start, end, paragraph_number)``, with over-long ones cut into pieces,
+    and their token counts (each counted once)."""
     paragraphs = paragraph_spans(text)
     sentences = split_sentences(text)
     units: list[tuple[int, int, int]] = []
+    sizes: list[int | None] = []
     para = 0
-    sizes = count([text[s:e] for s, e in sentences])
-    for (start, end), size in zip(sentences, sizes, strict=True):
+    counted = count([text[s:e] for s, e in sentences])
+    for (start, end), size in zip(sentences, counted, strict=True):
         while para + 1 < len(paragraphs) and start >= paragraphs[para + 1][0]:
             para += 1
         if size <= max_tokens:
             units.append((start, end, para))
+            sizes.append(size)
         else:
-            units.extend((s, e, para) for s, e in _cut(text, start, end, max_tokens, count))
-    return units
+            for s, e in _cut(text, start, end, max_tokens, count):
+                units.append((s, e, para))
+                sizes.append(None)
+    cut = [i for i, size in enumerate(sizes) if size is None]
+    for i, size in zip(cut, count([text[units[i][0] : units[i][1]] for i in cut]), strict=True):
+        sizes[i] = size
+    return units, [int(x) for x in sizes if x is not None]
 
 
 def _cut(

@@ -161,3 +161,25 @@ def test_context_header_names_the_headline_outlet_and_date():
         "Fed raises rates.\n\nThe bank said."
     long = context_header("word " * 100)
     assert len(long) <= corpus.chunking.HEADER_CHARS + 1 and long.endswith("word.")
+
+
+def test_packed_sizes_bound_the_real_word_piece_counts():
+    """``chunk_sized`` gives each passage an upper bound of its word pieces (exact up to a
+    token a join) from one count of its sentences, so indexing need not tokenize a passage
+    again to know it fits; ``chunk_for_model`` still never lets one exceed the model."""
+    from corpus.chunking import chunk_sized
+    from embeddings import load_encoder
+    from qa.indexing.run import chunk_for_model
+
+    encoder = load_encoder()
+    count = encoder.count_tokens
+    long_one = article("Word " * 900 + "end.\n\n" + "Short one. " * 60)
+    for art in [*corpus.load_articles(corpus.sample_path()), long_one]:
+        sized = chunk_sized(art, max_tokens=120, count_tokens=count)
+        assert [p for p, _ in sized] == chunk_article(art, max_tokens=120, count_tokens=count)
+        for p, size in sized:
+            real = count([p.text])[0]
+            assert real <= size <= real + len(p.sentences)
+        prefix = corpus.context_prefix(art.title, art.source, art.published)
+        for p in chunk_for_model(art, encoder, 200):
+            assert count([prefix + p.text])[0] <= encoder.max_tokens

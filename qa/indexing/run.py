@@ -28,7 +28,7 @@ from types import FrameType
 
 import numpy as np
 
-from corpus import DEFAULT_MAX_ARTICLE_BYTES, CorpusError, chunk_article, context_prefix
+from corpus import DEFAULT_MAX_ARTICLE_BYTES, CorpusError, chunk_sized, context_prefix
 from corpus.chunking import DEFAULT_MAX_TOKENS
 from corpus.models import Article, Passage
 from embeddings import IndexStoreError, PassageStore, TextEncoder
@@ -41,6 +41,9 @@ log = logging.getLogger("qa")
 # Passages are cut at the chunker's default of 200 word pieces (a paragraph or so: specific
 # enough to rank, long enough to quote), or at the model's own limit if that is lower.
 PASSAGE_TOKENS = DEFAULT_MAX_TOKENS
+# a passage whose packed size (and header) comes this close to the model's limit is counted
+# again, whole (chunk_for_model)
+FIT_SLACK = 4
 ENCODE_CHUNK = 256  # passages per encode() call and per transaction
 # Items held before a commit even with fewer than ENCODE_CHUNK passages among them: a re-run
 # over thousands of unchanged files (items that embed nothing) still commits their stamps and
@@ -271,13 +274,19 @@ def passage_tokens(encoder: TextEncoder) -> int:
 
 def chunk_for_model(article: Article, encoder: TextEncoder, max_tokens: int) -> list[Passage]:
     """Passages that fit the model with their article's context header in front (as they are
-    embedded); a still-too-long one is cut smaller, never truncated."""
+    embedded); a still-too-long one is cut smaller, never truncated. Only a passage whose
+    packed size comes within :data:`FIT_SLACK` (plus a token a sentence) of the model's limit
+    is counted again whole: with a word-piece tokenizer the packed size is already exact or
+    over, so the model's own text is tokenized once for cutting, not twice."""
     prefix = context_prefix(article.title, article.source, article.published)
     header = encoder.count_tokens([prefix])[0] - 2 if prefix else 0
     limit = max(16, min(max_tokens, encoder.max_tokens - header))
     for _ in range(4):
-        passages = chunk_article(article, max_tokens=limit, count_tokens=encoder.count_tokens)
-        counts = encoder.count_tokens([prefix + p.text for p in passages])
+        sized = chunk_sized(article, max_tokens=limit, count_tokens=encoder.count_tokens)
+        passages = [p for p, _ in sized]
+        near = [p for p, size in sized
+                if header + size + FIT_SLACK + len(p.sentences) > encoder.max_tokens]
+        counts = encoder.count_tokens([prefix + p.text for p in near])
         if not counts or max(counts) <= encoder.max_tokens:
             return passages
         limit = max(16, limit * 3 // 4)
