@@ -5,6 +5,8 @@ refused."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from qa.engine.evidence import verify
 from qa.engine.question import Question
@@ -177,3 +179,15 @@ def test_terms_normalise_numbers_and_stems():
     assert "urg" in terms("He urged") and "urg" in terms("urge")
     assert numbers("some 900,000 people and 3.6 million refugees") == [900000.0, 3.6e6]
     assert numbers("Some 950,0000 civilians") == [9500000.0]
+
+
+@given(st.text(max_size=200))
+def test_folding_lower_cases_and_drops_every_combining_mark(text):
+    import unicodedata
+
+    from qa.engine.terms import fold
+
+    expected = "".join(c for c in unicodedata.normalize("NFKD", text.lower())
+                       if not unicodedata.combining(c))
+    assert fold(text) == expected
+    assert fold("Doğan’s café in İstanbul, שָׁלוֹם") == "dogan’s cafe in istanbul, שלום"

@@ -43,7 +43,16 @@ def _stemmer() -> Any:  # PyStemmer has no type information
 def fold(text: str) -> str:
     """Lower-case and strip accents: "Doğan" -> "dogan"."""
     text = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in text if not unicodedata.combining(c))
+    if text.isascii():  # no combining marks to drop (the usual case: a Python loop is slow)
+        return text
+    return _NON_ASCII.sub(_drop_combining, text)
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _drop_combining(match: re.Match[str]) -> str:
+    return "".join(c for c in match.group() if not unicodedata.combining(c))
 
 
 def words(text: str) -> list[str]:
