@@ -25,7 +25,7 @@ from bench._data import dataset, dataset_path
 
 BBC = dataset_path("bbc", "bbc_articles.jsonl")
 SQUAD = dataset_path("squad", "dev-v1.1.json")
-ALL = ["torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8", "openvino-fp32"]
+ALL = ["torch-fp32", "torch-bf16", "onnx-fp32", "onnx-int8", "openvino-fp32", "openvino-int8"]
 
 
 def bbc_passages(n: int, tokens: int = 256) -> list[str]:
@@ -102,6 +102,7 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from embeddings import load_encoder
     from embeddings.backends import DEFAULT_BACKEND, check_backend
+    from embeddings.cpu import best_backend
 
     backends = [check_backend(b) for b in args.backends.split(",") if b.strip()]
     batches = [int(b) for b in args.batches.split(",")]
@@ -128,7 +129,7 @@ def main(argv: list[str]) -> int:
         paragraphs, qas = squad_sample(args.squad)
         print(f"SQuAD v1.1 dev: {len(qas)} questions against {len(paragraphs)} paragraphs")
         base = None
-        for name in dict.fromkeys(["torch-fp32", DEFAULT_BACKEND]):
+        for name in dict.fromkeys(["torch-fp32", DEFAULT_BACKEND, best_backend()[0]]):
             r5, mrr, ranks = retrieval(load_encoder(backend=name), paragraphs, qas)
             changed = "" if base is None else (
                 f"  gold-in-top-5 changed for {int(((ranks < 5) != (base < 5)).sum())} questions")

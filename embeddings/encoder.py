@@ -56,6 +56,11 @@ def load_encoder(model: str | None = None, backend: str | None = None) -> Encode
     return encoder
 
 
+# a backend chosen by default that cannot load -> the next one to try
+FALLBACK = {"openvino-int8": "onnx-int8", "onnx-int8": "torch-fp32", "onnx-fp32": "torch-fp32",
+            "openvino-fp32": "torch-fp32", "torch-bf16": "torch-fp32"}
+
+
 class Encoder:
     """Encodes texts with one model and one backend. Safe to share between threads."""
 
@@ -100,19 +105,20 @@ class Encoder:
             return self._runtime
 
     def _create(self) -> Backend:
-        def create() -> Backend:
-            return create_backend(self.backend, self.files, weights_sha256=self.weights_sha256,
-                                  max_tokens=self.max_tokens)
-
-        try:
-            return create()
-        except ModelError as exc:
-            if self._explicit or self.backend == "torch-fp32":
-                raise
-            log.warning("%s; falling back to torch-fp32 for %s", exc, self.name)
-            self.backend = "torch-fp32"
-            self.backend_reason = f"{self.backend_reason}; fell back: {exc}"
-            return create()
+        """The runtime for :attr:`backend`; a chosen-by-default one that cannot load falls back
+        along :data:`FALLBACK` (OpenVINO int8 -> onnxruntime int8 -> torch fp32), saying why."""
+        while True:
+            try:
+                return create_backend(self.backend, self.files,
+                                      weights_sha256=self.weights_sha256,
+                                      max_tokens=self.max_tokens)
+            except ModelError as exc:
+                nxt = FALLBACK.get(self.backend)
+                if self._explicit or nxt is None:
+                    raise
+                log.warning("%s; falling back to %s for %s", exc, nxt, self.name)
+                self.backend = nxt
+                self.backend_reason = f"{self.backend_reason}; fell back: {exc}"
 
     def encode(self, texts: Sequence[str], batch_size: int = 32,
                progress: Callable[[int], None] | None = None) -> np.ndarray:

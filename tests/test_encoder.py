@@ -1,4 +1,5 @@
-"""The encoder with the real bundled model: the default backend (ONNX int8) against torch fp32."""
+"""The encoder with the real bundled model: the default backend (the CPU's best: OpenVINO int8
+with VNNI, else ONNX int8), ONNX int8 and OpenVINO int8 against torch fp32."""
 
 from __future__ import annotations
 
@@ -41,6 +42,20 @@ def default() -> Encoder:
 
 
 @pytest.fixture(scope="session")
+def onnx8() -> Encoder:
+    enc = load_encoder(backend="onnx-int8")
+    enc.warm_up()
+    return enc
+
+
+@pytest.fixture(scope="session")
+def openvino8() -> Encoder:
+    enc = load_encoder(backend="openvino-int8")
+    enc.warm_up()  # quantizes into the user cache on the first run
+    return enc
+
+
+@pytest.fixture(scope="session")
 def fp32() -> Encoder:
     return load_encoder(backend="torch-fp32")
 
@@ -58,7 +73,9 @@ def _cos(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def test_metadata_of_the_default_model(default):
     assert default.name == DEFAULT_MODEL
-    assert default.backend == "onnx-int8"
+    from embeddings.cpu import best_backend
+
+    assert default.backend == best_backend()[0]
     assert (default.dim, default.max_tokens) == (384, 256)
     assert default.weights_sha256 == DEFAULT_SHA256
 
@@ -73,9 +90,11 @@ def test_vectors_are_float32_normalised_and_shaped(default):
     assert _cos(query, vecs[2]) > 0.999
 
 
-def test_default_backend_matches_torch_fp32(default, fp32, long_text):
+@pytest.mark.parametrize("name", ["default", "onnx8", "openvino8"])
+def test_int8_backends_match_torch_fp32(name, fp32, long_text, request):
+    enc = request.getfixturevalue(name)
     texts = SENTENCES + [long_text]
-    assert _cos(default.encode(texts), fp32.encode(texts)).min() >= 0.99
+    assert _cos(enc.encode(texts), fp32.encode(texts)).min() >= 0.98
 
 
 def test_torch_fp32_matches_sentence_transformers(fp32):
@@ -194,7 +213,7 @@ def test_weights_are_hashed_once_and_damage_is_reported(tmp_path, monkeypatch, d
     assert weights_sha256(own) == first
 
 
-def _seed_cache(default: Encoder, cache: Path) -> Path:
+def _seed_cache(onnx8: Encoder, cache: Path) -> Path:
     """A private cache holding the shared raw and fp32 exports, so only int8 gets built."""
     from embeddings.cache import cache_dir
 
@@ -206,9 +225,10 @@ def _seed_cache(default: Encoder, cache: Path) -> Path:
     return dst / f"{DEFAULT_SHA256[:16]}-int8-{RECIPE}.onnx"
 
 
-def test_two_processes_quantizing_at_once_both_succeed(tmp_path, default):
-    target = _seed_cache(default, tmp_path / "cache")
-    code = "from embeddings import load_encoder; print(load_encoder().encode_query('x').shape)"
+def test_two_processes_quantizing_at_once_both_succeed(tmp_path, onnx8):
+    target = _seed_cache(onnx8, tmp_path / "cache")
+    code = ("from embeddings import load_encoder; "
+            "print(load_encoder(backend='onnx-int8').encode_query('x').shape)")
     env = {**os.environ, "QA_CACHE_DIR": str(tmp_path / "cache"), "QA_THREADS": "1"}
     procs = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
@@ -219,12 +239,12 @@ def test_two_processes_quantizing_at_once_both_succeed(tmp_path, default):
     assert not [p for p in target.parent.iterdir() if p.name.startswith(".")]  # no temp left
 
 
-def test_a_damaged_cached_model_is_rebuilt(tmp_path, monkeypatch, default):
-    target = _seed_cache(default, tmp_path / "cache")
+def test_a_damaged_cached_model_is_rebuilt(tmp_path, monkeypatch, onnx8):
+    target = _seed_cache(onnx8, tmp_path / "cache")
     target.write_bytes(b"truncated")
     monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))
-    enc = load_encoder()
-    assert _cos(enc.encode(SENTENCES), default.encode(SENTENCES)).min() > 0.9999
+    enc = load_encoder(backend="onnx-int8")
+    assert _cos(enc.encode(SENTENCES), onnx8.encode(SENTENCES)).min() > 0.9999
     assert target.stat().st_size > 10_000_000
 
 
@@ -240,7 +260,7 @@ def _spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-@pytest.mark.parametrize("name", ["default", "fp32"])
+@pytest.mark.parametrize("name", ["onnx8", "openvino8", "fp32"])
 def test_late_chunking_gives_passage_and_sentence_vectors_in_one_pass(name, request):
     """encode_passages: the passage vectors are encode()'s; each sentence's vector is the mean
     of its word pieces in the passage's forward pass (close to the sentence encoded alone,
@@ -269,3 +289,77 @@ def test_late_chunking_gives_passage_and_sentence_vectors_in_one_pass(name, requ
     finally:
         del runtime.embed_tokens
     assert sorted(seen) == sorted(set(texts))
+
+
+def test_openvino_int8_is_quantized_once_checked_and_close_to_fp32(openvino8, fp32, long_text):
+    """The OpenVINO model is quantized statically from the bundled weights, cached as a pair of
+    files, and its passage, query and late-chunked sentence vectors stay close to fp32."""
+    from embeddings.backends.openvino_export import RECIPE as OV_RECIPE
+    from embeddings.cache import cache_dir
+
+    xml = cache_dir() / "openvino" / f"{DEFAULT_SHA256[:16]}-int8-{OV_RECIPE}.xml"
+    assert xml.is_file() and xml.with_suffix(".bin").stat().st_size > 5_000_000
+    assert openvino8.backend == "openvino-int8"
+    texts = [PASSAGE, long_text]
+    spans = [_spans(PASSAGE), [(0, 200), (201, 400)]]
+    out, sents = openvino8.encode_passages(texts, spans)
+    want, want_sents = fp32.encode_passages(texts, spans)
+    assert _cos(out, want).min() > 0.98
+    for got, ref in zip(sents, want_sents, strict=True):
+        assert _cos(got, ref).min() > 0.9
+    assert _cos(openvino8.encode_query(SENTENCES[2]), fp32.encode_query(SENTENCES[2])) > 0.98
+
+
+def test_a_default_backend_that_cannot_load_falls_back_and_says_why(monkeypatch):
+    """Without OpenVINO the CPU's choice is onnxruntime int8; a chosen-by-default backend that
+    fails to load falls back to the next, and the reason says so; one asked for by name fails
+    with a one-line error."""
+    import embeddings.backends as backends
+    import embeddings.encoder as encoder_module
+    from embeddings import cpu
+
+    monkeypatch.delenv("QA_BACKEND", raising=False)
+    monkeypatch.setattr(cpu, "cpu_class", lambda have=None: "avx512-vnni")
+    monkeypatch.setattr(cpu, "_installed", lambda *modules: False)
+    assert cpu.best_backend()[0] == "onnx-int8"
+    assert "OpenVINO not installed" in cpu.best_backend()[1]
+    monkeypatch.setattr(cpu, "_installed", lambda *modules: True)
+    assert cpu.best_backend()[0] == "openvino-int8"
+
+    real = backends.create_backend
+
+    def broken(name, *args, **kwargs):
+        if name.startswith("openvino"):
+            raise ModelError("OpenVINO is not installed: `pip install openvino`")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(encoder_module, "create_backend", broken)
+    enc = load_encoder()
+    assert enc.encode_query("who won?").shape == (384,)
+    assert enc.backend == "onnx-int8" and "fell back: OpenVINO is not installed" in \
+        enc.backend_reason
+    with pytest.raises(ModelError, match="^OpenVINO is not installed"):
+        load_encoder(backend="openvino-int8").encode_query("who won?")
+
+
+def test_quantizing_for_openvino_prints_nothing_on_stdout(tmp_path, onnx8):
+    """The one-time quantization (in a fresh cache) leaves stdout clean for `--json` output and
+    says what it does in one warning line on stderr."""
+    from embeddings.cache import cache_dir
+
+    onnx = tmp_path / "cache" / "onnx"
+    onnx.mkdir(parents=True)
+    name = f"{DEFAULT_SHA256[:16]}-raw-{RECIPE}.onnx"
+    os.symlink(cache_dir() / "onnx" / name, onnx / name)
+    out = _python("""
+        import logging
+        logging.basicConfig()
+        from embeddings import load_encoder
+        enc = load_encoder(backend="openvino-int8")
+        print(enc.encode_query("who won?").shape)
+    """, QA_CACHE_DIR=str(tmp_path / "cache"))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "(384,)\n"
+    assert "quantizing the embedding model to int8 for OpenVINO" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert len(list((tmp_path / "cache" / "openvino").glob("*.xml"))) == 1

@@ -8,10 +8,11 @@ from embeddings.errors import ModelError
 from embeddings.model_files import ModelFiles
 
 # Every backend name; aliases map short spellings onto them.
-BACKENDS = ["onnx-int8", "onnx-fp32", "openvino-fp32", "torch-fp32", "torch-bf16"]
+BACKENDS = ["onnx-int8", "onnx-fp32", "openvino-int8", "openvino-fp32", "torch-fp32",
+            "torch-bf16"]
 ALIASES = {"torch": "torch-fp32", "onnx": "onnx-fp32", "int8": "onnx-int8",
            "openvino": "openvino-fp32", "bf16": "torch-bf16"}
-DEFAULT_BACKEND = "onnx-int8"  # for the bundled model, measured: see bench/encoder.py
+DEFAULT_BACKEND = "onnx-int8"  # the bundled model on any CPU; embeddings.cpu picks per CPU class
 OTHER_MODELS_BACKEND = "onnx-fp32"  # int8 accuracy is only verified for the bundled model
 
 __all__ = ["ALIASES", "BACKENDS", "DEFAULT_BACKEND", "OTHER_MODELS_BACKEND", "Backend",
@@ -43,6 +44,7 @@ def create_backend(name: str, files: ModelFiles, *, weights_sha256: str, max_tok
     if kind == "openvino":
         from embeddings.backends.openvino_backend import OpenVinoBackend
 
-        return OpenVinoBackend(files, weights_sha256=weights_sha256, max_tokens=max_tokens)
+        return OpenVinoBackend(files, weights_sha256=weights_sha256, max_tokens=max_tokens,
+                               variant=dtype)
     raise ModelError(f"embedding backend {name!r} is not available in this build: "
                      "use --backend torch-fp32")

@@ -1,8 +1,12 @@
-"""OpenVINO on the locally exported ONNX model (optional: ``pip install openvino``)."""
+"""OpenVINO on the locally exported model: ``openvino-fp32`` reads the ONNX export,
+``openvino-int8`` the statically quantized model (:mod:`embeddings.backends.openvino_export`),
+the fastest on CPUs with int8 dot products (VNNI, AMX)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -14,33 +18,61 @@ from embeddings.tokenizer import Tokenizer
 
 
 class OpenVinoBackend:
-    """fp32 inference with OpenVINO's CPU plugin (int8 brings nothing on CPUs without VNNI)."""
+    """Inference with OpenVINO's CPU plugin; the graph includes pooling and gives the word-piece
+    vectors too (late-chunked sentence vectors)."""
 
-    def __init__(self, files: ModelFiles, *, weights_sha256: str, max_tokens: int) -> None:
+    def __init__(self, files: ModelFiles, *, weights_sha256: str, max_tokens: int,
+                 variant: str = "fp32") -> None:
         try:
             import openvino as ov
         except ModuleNotFoundError:
-            raise ModelError("OpenVINO is not installed: `pip install openvino`, or use another "
-                             "--backend") from None
-        import threading
-
-        self.name = "openvino-fp32"
+            raise ModelError("OpenVINO is not installed: `pip install openvino`, or use "
+                             "--backend onnx-int8") from None
+        if variant not in ("fp32", "int8"):
+            raise ModelError(f"unknown OpenVINO variant {variant!r}")
+        self.name = f"openvino-{variant}"
         self.tokenizer = Tokenizer(files, max_tokens)
-        config: dict[str, str | int] = {"PERFORMANCE_HINT": "LATENCY",
-                                        "INFERENCE_PRECISION_HINT": "f32"}
+        config: dict[str, str | int] = {"PERFORMANCE_HINT": "LATENCY"}
+        if variant == "fp32":
+            config["INFERENCE_PRECISION_HINT"] = "f32"
+            path = onnx_path(files, weights_sha256, "raw")
+        else:
+            from embeddings.backends.openvino_export import ir_path
+
+            path = ir_path(files, weights_sha256, max_tokens)
         if threads():
             config["INFERENCE_NUM_THREADS"] = threads()
         core = ov.Core()
-        self.compiled = core.compile_model(
-            core.read_model(str(onnx_path(files, weights_sha256, "raw"))), "CPU", config)
+        try:
+            self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+        except Exception as exc:  # a damaged cache file: say which, and how to go on
+            raise ModelError(f"cannot load the OpenVINO model {path} ({type(exc).__name__}): "
+                             "delete it to rebuild it, or use --backend onnx-int8") from None
         self.inputs = [i.get_any_name() for i in self.compiled.inputs]
+        outputs = [o.get_any_name() for o in self.compiled.outputs]
+        self._pooled = self.compiled.outputs[0]
+        self._tokens = (self.compiled.outputs[outputs.index("token_embeddings")]
+                        if "token_embeddings" in outputs else None)
         self._local = threading.local()  # an infer request per thread
         self.dim = int(self.embed(["dimension probe"]).shape[1])
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
+    def _request(self) -> Any:
         request = getattr(self._local, "request", None)
         if request is None:
             request = self._local.request = self.compiled.create_infer_request()
+        return request
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
         feed = self.tokenizer.encode(texts)
-        result = request.infer({n: feed[n] for n in self.inputs})
-        return np.array(result[self.compiled.outputs[0]], dtype=np.float32)
+        result = self._request().infer({n: feed[n] for n in self.inputs})
+        return np.array(result[self._pooled], dtype=np.float32)
+
+    def embed_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(pooled (n, dim), token vectors (n, tokens, dim), offsets (n, tokens, 2))`` from
+        one forward pass (see :meth:`Tokenizer.encode` for the offsets)."""
+        if self._tokens is None:
+            raise ModelError("this OpenVINO model gives no token vectors")
+        feed = self.tokenizer.encode(texts, offsets=True)
+        result = self._request().infer({n: feed[n] for n in self.inputs})
+        return (np.array(result[self._pooled], dtype=np.float32),
+                np.array(result[self._tokens], dtype=np.float32), feed["offsets"])
