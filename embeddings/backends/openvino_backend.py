@@ -42,6 +42,8 @@ class OpenVinoBackend:
             path = ir_path(files, weights_sha256, max_tokens)
         if threads():
             config["INFERENCE_NUM_THREADS"] = threads()
+        # OpenVINO keeps the compiled model beside the source: later starts skip compiling
+        config["CACHE_DIR"] = str(path.parent / "compiled")
         core = ov.Core()
         try:
             self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
