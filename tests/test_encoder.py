@@ -363,3 +363,21 @@ def test_quantizing_for_openvino_prints_nothing_on_stdout(tmp_path, onnx8):
     assert "quantizing the embedding model to int8 for OpenVINO" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert len(list((tmp_path / "cache" / "openvino").glob("*.xml"))) == 1
+
+
+def test_openvino_pads_lengths_into_buckets_without_changing_vectors(openvino8, monkeypatch):
+    """Inputs are padded (masked) to a multiple of BUCKET word pieces, which bounds OpenVINO's
+    per-shape memory; the vectors are those of the unpadded input, the word-piece vectors are
+    cut back to the real length."""
+    import embeddings.backends.openvino_backend as ovb
+
+    runtime = openvino8._load()
+    texts = [PASSAGE, "Who won?"]
+    pooled, tokens, offsets = runtime.embed_tokens(texts)
+    assert tokens.shape[:2] == offsets.shape[:2]
+    assert offsets.shape[1] % ovb.BUCKET != 0  # the case padding is for
+    monkeypatch.setattr(ovb, "BUCKET", 1)
+    exact, exact_tokens, _ = runtime.embed_tokens(texts)
+    assert _cos(pooled, exact).min() > 0.9999
+    mask = offsets[..., 1] > 0
+    assert _cos(tokens[mask], exact_tokens[mask]).min() > 0.999

@@ -16,6 +16,8 @@ from embeddings.errors import ModelError
 from embeddings.model_files import ModelFiles
 from embeddings.tokenizer import Tokenizer
 
+BUCKET = 16  # word pieces: inputs are padded (masked) to a multiple of this
+
 
 class OpenVinoBackend:
     """Inference with OpenVINO's CPU plugin; the graph includes pooling and gives the word-piece
@@ -64,9 +66,19 @@ class OpenVinoBackend:
             request = self._local.request = self.compiled.create_infer_request()
         return request
 
+    def _infer(self, feed: dict[str, np.ndarray]) -> Any:
+        """Run the model on ``feed``, its word-piece axis padded (masked) to a multiple of
+        :data:`BUCKET`: OpenVINO keeps state for every input shape it has seen, and indexing
+        news (any length from 20 to 256) grew the process past 1.2 GB; with lengths in buckets
+        it stayed near 0.6 GB, and ran a little faster."""
+        length = feed["input_ids"].shape[1]
+        pad = -length % BUCKET
+        inputs = {n: np.pad(feed[n], ((0, 0), (0, pad))) if pad else feed[n]
+                  for n in self.inputs}
+        return self._request().infer(inputs), length
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        feed = self.tokenizer.encode(texts)
-        result = self._request().infer({n: feed[n] for n in self.inputs})
+        result, _ = self._infer(self.tokenizer.encode(texts))
         return np.array(result[self._pooled], dtype=np.float32)
 
     def embed_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -75,6 +87,6 @@ class OpenVinoBackend:
         if self._tokens is None:
             raise ModelError("this OpenVINO model gives no token vectors")
         feed = self.tokenizer.encode(texts, offsets=True)
-        result = self._request().infer({n: feed[n] for n in self.inputs})
+        result, length = self._infer(feed)
         return (np.array(result[self._pooled], dtype=np.float32),
-                np.array(result[self._tokens], dtype=np.float32), feed["offsets"])
+                np.array(result[self._tokens][:, :length], dtype=np.float32), feed["offsets"])
