@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -184,9 +184,9 @@ class Encoder:
         sents: list[np.ndarray] = [np.empty((0, runtime.dim), np.float32)] * len(texts)
         order = sorted(unique, key=lambda i: -len(texts[i]))
         batch_size = max(1, int(batch_size))
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            pooled, tokens, offsets = runtime.embed_tokens([texts[i] for i in idx])
+        batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+        for idx, (pooled, tokens, offsets) in zip(batches, _pipelined(
+                runtime, [[texts[i] for i in idx] for idx in batches]), strict=True):
             out[idx] = pooled
             for row, i in enumerate(idx):
                 sents[i] = _span_means(tokens[row], offsets[row], spans[i])
@@ -237,6 +237,29 @@ class Encoder:
         if self._tokenizer is None:
             self._tokenizer = Tokenizer(self.files, self.max_tokens)
         return self._tokenizer.count(list(texts))
+
+
+TokenBatch = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _pipelined(runtime: TokenBackend, batches: list[list[str]]) -> Iterator[TokenBatch]:
+    """``runtime.embed_tokens`` of each batch, in order. With a backend that can start a forward
+    pass and return at once (``prepare_tokens`` and ``launch_tokens``), batch i + 1 is tokenized
+    and the caller works on batch i - 1 while batch i runs: the model's threads are not left
+    idle by the Python work between passes."""
+    prepare = getattr(runtime, "prepare_tokens", None)
+    launch = getattr(runtime, "launch_tokens", None)
+    if prepare is None or launch is None or len(batches) < 2:
+        for batch in batches:
+            yield runtime.embed_tokens(batch)
+        return
+    pending = launch(prepare(batches[0]))
+    for batch in batches[1:]:
+        feed = prepare(batch)  # tokenized while the pass under way runs
+        done = pending()  # wait for it; its arrays are copied out
+        pending = launch(feed)
+        yield done  # the caller's work on it overlaps the next pass
+    yield pending()
 
 
 def _span_means(tokens: np.ndarray, offsets: np.ndarray, spans: Spans) -> np.ndarray:

@@ -5,7 +5,7 @@ the fastest on CPUs with int8 dot products (VNNI, AMX)."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -66,27 +66,44 @@ class OpenVinoBackend:
             request = self._local.request = self.compiled.create_infer_request()
         return request
 
-    def _infer(self, feed: dict[str, np.ndarray]) -> Any:
-        """Run the model on ``feed``, its word-piece axis padded (masked) to a multiple of
-        :data:`BUCKET`: OpenVINO keeps state for every input shape it has seen, and indexing
-        news (any length from 20 to 256) grew the process past 1.2 GB; with lengths in buckets
-        it stayed near 0.6 GB, and ran a little faster."""
-        length = feed["input_ids"].shape[1]
+    def _inputs(self, feed: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], int]:
+        """The model's inputs from ``feed``, the word-piece axis padded (masked) to a multiple
+        of :data:`BUCKET`, and the real length. OpenVINO keeps state for every input shape it
+        has seen: indexing news (any length from 20 to 256) grew the process past 1.2 GB; with
+        lengths in buckets it stayed near 0.5 GB, and ran a little faster."""
+        length = int(feed["input_ids"].shape[1])
         pad = -length % BUCKET
-        inputs = {n: np.pad(feed[n], ((0, 0), (0, pad))) if pad else feed[n]
-                  for n in self.inputs}
-        return self._request().infer(inputs), length
+        return ({n: np.pad(feed[n], ((0, 0), (0, pad))) if pad else feed[n]
+                 for n in self.inputs}, length)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        result, _ = self._infer(self.tokenizer.encode(texts))
+        inputs, _ = self._inputs(self.tokenizer.encode(texts))
+        result = self._request().infer(inputs)
         return np.array(result[self._pooled], dtype=np.float32)
 
     def embed_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(pooled (n, dim), token vectors (n, tokens, dim), offsets (n, tokens, 2))`` from
         one forward pass (see :meth:`Tokenizer.encode` for the offsets)."""
+        return self.launch_tokens(self.prepare_tokens(texts))()
+
+    # -- a pass started, the caller working meanwhile (Encoder.encode_passages) -------------
+    def prepare_tokens(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         if self._tokens is None:
             raise ModelError("this OpenVINO model gives no token vectors")
-        feed = self.tokenizer.encode(texts, offsets=True)
-        result, length = self._infer(feed)
-        return (np.array(result[self._pooled], dtype=np.float32),
-                np.array(result[self._tokens][:, :length], dtype=np.float32), feed["offsets"])
+        return self.tokenizer.encode(texts, offsets=True)
+
+    def launch_tokens(self, feed: dict[str, np.ndarray]
+                      ) -> Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Start the forward pass of a prepared batch; the function returned waits for it and
+        gives what :meth:`embed_tokens` gives (copied out: the request can run again)."""
+        inputs, length = self._inputs(feed)
+        request = self._request()
+        request.start_async(inputs)
+
+        def wait() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            request.wait()
+            return (np.array(request.get_tensor(self._pooled).data, dtype=np.float32),
+                    np.array(request.get_tensor(self._tokens).data[:, :length],
+                             dtype=np.float32), feed["offsets"])
+
+        return wait

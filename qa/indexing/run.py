@@ -115,7 +115,10 @@ class IndexRun:
     def _consume(self) -> None:
         """Gather the reader's items into batches until it is done."""
         while True:
-            item = self.reader.get(timeout=POLL_SECONDS)
+            # a batch is waiting and the reader has nothing more yet: encode now rather than
+            # leave the encoder idle (at the start the reader is still on the first files)
+            ready = self.pending_passages >= self.batch_size
+            item = self.reader.get(timeout=0 if ready else POLL_SECONDS)
             self._report()  # where a Ctrl-C stops a run that is waiting for the reader
             if isinstance(item, Done):
                 self._flush()
