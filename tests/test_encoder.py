@@ -381,3 +381,16 @@ def test_openvino_pads_lengths_into_buckets_without_changing_vectors(openvino8, 
     assert _cos(pooled, exact).min() > 0.9999
     mask = offsets[..., 1] > 0
     assert _cos(tokens[mask], exact_tokens[mask]).min() > 0.999
+
+
+def test_pipelined_batches_come_back_in_order(openvino8):
+    """With OpenVINO a batch runs while the next is tokenized: batch size 1 over several texts
+    of different lengths gives each text its own vectors, in order."""
+    texts = [s * k for k, s in enumerate(SENTENCES, start=1)]
+    spans = [[(0, len(s))] for s in SENTENCES]
+    out, sents = openvino8.encode_passages(texts, spans, batch_size=1)
+    assert _cos(out, openvino8.encode(texts, batch_size=8)).min() > 0.999
+    for text, sv in zip(texts, sents, strict=True):
+        alone, _ = openvino8.encode_passages([text], [[(0, len(text) // 2)]])
+        assert sv.shape == (1, 384)
+        assert _cos(out[texts.index(text)], alone[0]) > 0.999
