@@ -15,11 +15,11 @@ import platform
 from pathlib import Path
 
 # class -> (backend, why). Measured with `python -m bench encoder` (256-word-piece passages,
-# batch 32, passages per CPU-second): on an AVX-512 VNNI Xeon (2026-11-30) onnx-int8 18.7,
-# torch-fp32 13.6, onnx-fp32 12.9, torch-bf16 10.2; on an AVX2-only EPYC (first session)
-# onnx-int8 28.5/s, torch-fp32 19.7, onnx-fp32 9.5, torch-bf16 1.7 (wall, 2 threads). AMX and
-# AVX-VNNI are not measured: int8 is kept there, its accuracy being checked for the bundled model
-# on any CPU. Override with --backend / QA_BACKEND.
+# batch 32): on an AVX-512 VNNI Xeon (2026-11-30, quiet) openvino-int8 93.2 passages/s,
+# onnx-int8 47.2, torch-fp32 34.1, onnx-fp32 33.0; on an AVX2-only EPYC (first session)
+# onnx-int8 28.5/s, torch-fp32 19.7, onnx-fp32 9.5, torch-bf16 1.7 (OpenVINO int8 not measured
+# there). AMX and AVX-VNNI are not measured: OpenVINO is kept for AMX (int8 tiles), onnxruntime
+# for AVX-VNNI. Override with --backend / QA_BACKEND.
 BEST = {
     "amx": ("openvino-int8", "AMX CPU: static int8 via OpenVINO (AMX itself not measured)"),
     "avx512-vnni": ("openvino-int8", "AVX-512 VNNI CPU: static int8 via OpenVINO measured "
