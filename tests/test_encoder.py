@@ -362,7 +362,16 @@ def test_quantizing_for_openvino_prints_nothing_on_stdout(tmp_path, onnx8):
     assert out.stdout == "(384,)\n"
     assert "quantizing the embedding model to int8 for OpenVINO" in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1, out.stderr
-    assert len(list((tmp_path / "cache" / "openvino").glob("*.xml"))) == 1
+    xml = list((tmp_path / "cache" / "openvino").glob("*.xml"))
+    assert len(xml) == 1
+    # a damaged cached model is quantized again, once, and works
+    xml[0].with_suffix(".bin").write_bytes(b"truncated")
+    again = _python("""
+        from embeddings import load_encoder
+        print(load_encoder(backend="openvino-int8").encode_query("who won?").shape)
+    """, QA_CACHE_DIR=str(tmp_path / "cache"))
+    assert again.returncode == 0 and again.stdout == "(384,)\n", again.stderr
+    assert xml[0].with_suffix(".bin").stat().st_size > 5_000_000
 
 
 def test_openvino_pads_lengths_into_buckets_without_changing_vectors(openvino8, monkeypatch):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,21 +38,24 @@ class OpenVinoBackend:
         config: dict[str, str | int] = {"PERFORMANCE_HINT": "LATENCY"}
         if variant == "fp32":
             config["INFERENCE_PRECISION_HINT"] = "f32"
-            path = onnx_path(files, weights_sha256, "raw")
-        else:
-            from embeddings.backends.openvino_export import ir_path
-
-            path = ir_path(files, weights_sha256, max_tokens)
         if threads():
             config["INFERENCE_NUM_THREADS"] = threads()
-        # OpenVINO keeps the compiled model beside the source: later starts skip compiling
-        config["CACHE_DIR"] = str(path.parent / "compiled")
         core = ov.Core()
-        try:
-            self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
-        except Exception as exc:  # a damaged cache file: say which, and how to go on
-            raise ModelError(f"cannot load the OpenVINO model {path} ({type(exc).__name__}): "
-                             "delete it to rebuild it, or use --backend onnx-int8") from None
+        for attempt in (1, 2):
+            path = self._source(files, weights_sha256, max_tokens, variant)
+            # OpenVINO keeps the compiled model beside the source: later starts skip compiling
+            config["CACHE_DIR"] = str(path.parent / "compiled")
+            try:
+                self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+                break
+            except Exception as exc:  # a damaged cache file: made again, once
+                if variant == "int8" and attempt == 1:
+                    for damaged in (path, path.with_suffix(".bin")):
+                        damaged.unlink(missing_ok=True)
+                    continue
+                raise ModelError(f"cannot load the OpenVINO model {path} "
+                                 f"({type(exc).__name__}): delete it to rebuild it, or use "
+                                 "--backend onnx-int8") from None
         self.inputs = [i.get_any_name() for i in self.compiled.inputs]
         outputs = [o.get_any_name() for o in self.compiled.outputs]
         self._pooled = self.compiled.outputs[0]
@@ -59,6 +63,14 @@ class OpenVinoBackend:
                         if "token_embeddings" in outputs else None)
         self._local = threading.local()  # an infer request per thread
         self.dim = int(self.embed(["dimension probe"]).shape[1])
+
+    @staticmethod
+    def _source(files: ModelFiles, weights_sha256: str, max_tokens: int, variant: str) -> Path:
+        if variant == "fp32":
+            return onnx_path(files, weights_sha256, "raw")
+        from embeddings.backends.openvino_export import ir_path
+
+        return ir_path(files, weights_sha256, max_tokens)
 
     def _request(self) -> Any:
         request = getattr(self._local, "request", None)
