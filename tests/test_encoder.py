@@ -375,19 +375,22 @@ def test_quantizing_for_openvino_prints_nothing_on_stdout(tmp_path, onnx8):
 
 
 def test_openvino_pads_lengths_into_buckets_without_changing_vectors(openvino8, monkeypatch):
-    """Inputs are padded (masked) to a multiple of BUCKET word pieces, which bounds OpenVINO's
-    per-shape memory; the vectors are those of the unpadded input, the word-piece vectors are
-    cut back to the real length."""
+    """Inputs are padded (masked) to a power-of-two number of texts and a multiple of BUCKET
+    word pieces, which bounds OpenVINO's per-shape memory; the vectors are those of the
+    unpadded input, cut back to the real texts and length."""
     import embeddings.backends.openvino_backend as ovb
 
     runtime = openvino8._load()
-    texts = [PASSAGE, "Who won?"]
+    texts = [PASSAGE, "Who won?", SENTENCES[0]]  # 3 texts: padded to 4
     pooled, tokens, offsets = runtime.embed_tokens(texts)
-    assert tokens.shape[:2] == offsets.shape[:2]
+    assert pooled.shape == (3, 384) and tokens.shape[:2] == offsets.shape[:2]
+    assert runtime.embed(texts).shape == (3, 384)
     assert offsets.shape[1] % ovb.BUCKET != 0  # the case padding is for
     monkeypatch.setattr(ovb, "BUCKET", 1)
     exact, exact_tokens, _ = runtime.embed_tokens(texts)
     assert _cos(pooled, exact).min() > 0.9999
+    singly = np.concatenate([runtime.embed_tokens([t])[0] for t in texts])
+    assert _cos(pooled, singly).min() > 0.999
     mask = offsets[..., 1] > 0
     assert _cos(tokens[mask], exact_tokens[mask]).min() > 0.999
 
