@@ -100,7 +100,7 @@ def chunk_sized(
     passages = []
     for index, (first, last) in enumerate(groups):
         start, end = units[first][0], units[last][1]
-        size = sum(sizes[first : last + 1]) - 2 * (last - first) + (last - first)
+        size = sum(sizes[first : last + 1]) - (last - first)  # specials once, +1 a join
         passage = Passage(
             id=f"{article.id}-{index}",
             article_id=article.id,

@@ -48,16 +48,24 @@ def onnx_path(files: ModelFiles, weights_sha256: str, variant: str) -> Path:
     if variant not in VARIANTS:
         raise ValueError(f"unknown ONNX variant {variant!r}")
     target = _folder() / f"{weights_sha256[:16]}-{variant}-{RECIPE}.onnx"
-    if target.is_file():
+    return built_once(target, lambda: _build(files, weights_sha256, variant, target),
+                      "export", lambda: target.is_file())
+
+
+def built_once(target: Path, build: Callable[[], None], doing: str,
+               ready: Callable[[], bool]) -> Path:
+    """``target``, made by ``build()`` unless ``ready()`` already, under a file lock: a second
+    process waits for the first and finds it done (at most 15 minutes)."""
+    if ready():
         return target
     from filelock import FileLock, Timeout
 
     try:
         with FileLock(str(target) + ".lock", timeout=900):
-            if not target.is_file():  # another process may have finished it while we waited
-                _build(files, weights_sha256, variant, target)
+            if not ready():  # another process may have finished it while we waited
+                build()
     except Timeout:
-        raise ModelError(f"timed out waiting for another process to export {target.name}: "
+        raise ModelError(f"timed out waiting for another process to {doing} {target.name}: "
                          f"delete {target}.lock if no qa process is running") from None
     return target
 

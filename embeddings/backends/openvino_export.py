@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.backends.onnx_export import _CHECK_TEXTS, _folder, onnx_path
+from embeddings.backends.onnx_export import _CHECK_TEXTS, _folder, built_once, onnx_path
 from embeddings.errors import ModelError
 from embeddings.files import sync_folder
 from embeddings.model_files import ModelFiles
@@ -49,21 +49,14 @@ def ir_path(files: ModelFiles, weights_sha256: str, max_tokens: int) -> Path:
     folder = _folder().parent / "openvino"
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{weights_sha256[:16]}-int8-{RECIPE}.xml"
-    if target.is_file() and target.with_suffix(".bin").is_file():
-        return target
-    from filelock import FileLock, Timeout
 
-    try:
-        with FileLock(str(target) + ".lock", timeout=900):
-            if not target.is_file():
-                raw = onnx_path(files, weights_sha256, "raw")
-                log.warning("quantizing the embedding model to int8 for OpenVINO (one time, "
-                            "about 15 s)")
-                _quantize(files, raw, target, max_tokens)
-    except Timeout:
-        raise ModelError(f"timed out waiting for another process to quantize {target.name}: "
-                         f"delete {target}.lock if no qa process is running") from None
-    return target
+    def build() -> None:
+        raw = onnx_path(files, weights_sha256, "raw")
+        log.warning("quantizing the embedding model to int8 for OpenVINO (one time, about 15 s)")
+        _quantize(files, raw, target, max_tokens)
+
+    return built_once(target, build, "quantize",
+                      lambda: target.is_file() and target.with_suffix(".bin").is_file())
 
 
 def _quantize(files: ModelFiles, raw: Path, target: Path, max_tokens: int) -> None:
