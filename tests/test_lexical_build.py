@@ -1,0 +1,59 @@
+"""The streamed BM25 build gives bm25s's own matrix (the same scores for every query), with
+the same document frequencies, and survives a save and load."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qa.engine.lexical import K1, B, LexicalIndex, _bm25s
+from qa.engine.terms import terms
+
+WORDS = ["bank", "rates", "inflation", "Kyiv", "talks", "the", "ceasefire", "won", "vote",
+         "storm", "quake", "7.8", "minister", "resigned", "élection", "Zürich"]
+texts = st.lists(st.sampled_from(WORDS), max_size=30).map(" ".join)
+
+
+def bm25s_build(items: list[tuple[int, str]]) -> tuple[object, dict[str, int]]:
+    """What LexicalIndex.build did before: bm25s.index over the token lists."""
+    docs = [terms(text) for _, text in items]
+    df: dict[str, int] = {}
+    for doc in docs:
+        for t in set(doc):
+            df[t] = df.get(t, 0) + 1
+    bm25 = _bm25s().BM25(k1=K1, b=B)
+    bm25.index([d or [""] for d in docs], show_progress=False)
+    return bm25, df
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(texts, min_size=1, max_size=25), st.lists(texts, min_size=1, max_size=5))
+def test_the_streamed_build_scores_as_bm25s_does(corpus, queries):
+    items = [(100 + 3 * i, text) for i, text in enumerate(corpus)]
+    index = LexicalIndex.build(items)
+    reference, df = bm25s_build(items)
+    assert index.df == df and index.n_docs == len(items)
+    assert index.vids.tolist() == [vid for vid, _ in items]
+    for query in queries + [" ".join(WORDS)]:
+        ids = reference.get_tokens_ids(terms(query))
+        want = (np.asarray(reference.get_scores(ids), np.float32) if ids
+                else np.zeros(len(items), np.float32))
+        np.testing.assert_allclose(index.scores(terms(query)), want, rtol=1e-6, atol=1e-7)
+
+
+def test_a_built_index_saves_and_loads(tmp_path):
+    items = [(1, "the bank raised rates"), (2, ""), (3, "talks on a ceasefire in Kyiv"),
+             (4, "the bank held rates as inflation fell")]
+    index = LexicalIndex.build(items)
+    index._save(tmp_path / "bm25", {"format": 1, "generation": 1})
+    loaded = LexicalIndex._load(tmp_path / "bm25", {"format": 1, "generation": 1})
+    assert loaded is not None and loaded.df == index.df
+    for query in ("bank rates", "Kyiv", "nothing here"):
+        assert index.search(query, 3)[0].tolist() == loaded.search(query, 3)[0].tolist()
+    assert index.search("bank rates", 3)[0].tolist()[:2] == [1, 4]
+
+
+def test_an_empty_corpus_builds():
+    index = LexicalIndex.build([])
+    assert index.n_docs == 0 and index.search("bank", 5)[0].size == 0
