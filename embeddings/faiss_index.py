@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.files import atomic_write
+from embeddings.files import atomic_file
 
 MAGIC = b"QAFAISS1"
 FLAT = "IDMap2,Flat"
@@ -26,6 +26,7 @@ FLAT = "IDMap2,Flat"
 # keeps recall@10 >= 0.99 at ~1 ms and a quarter of the memory. Back to exact below half of it.
 APPROX_FROM = 100_000
 NPROBE = 32  # IVF lists searched per query; recall@10 >= 0.95 at 100k-1M (bench/faiss_scale.py)
+HEADER_ROOM = 256  # bytes kept for the JSON header (about 120 are used)
 RERANK = 4  # IVF candidates per wanted hit, re-scored with the exact vectors
 
 
@@ -138,15 +139,30 @@ def search(index: Any, index_type: str, queries: np.ndarray, k: int,
 
 
 def save(index: Any, index_type: str, generation: int, path: Path) -> None:
-    """Write ``index`` atomically (temp file, fsync, ``os.replace``)."""
+    """Write ``index`` atomically (temp file, fsync, ``os.replace``), streamed: no second copy
+    of the vectors in memory (``serialize_index`` made one: 150 MB more at 100k passages, at
+    the end of ``qa index``). Room is left for the header, written once the payload's size and
+    checksum are known (padded with spaces: the JSON reads the same)."""
     import faiss
 
-    payload = faiss.serialize_index(index)
-    header = json.dumps({
-        "generation": generation, "index_type": index_type, "ntotal": int(index.ntotal),
-        "payload_bytes": int(payload.nbytes), "crc32": zlib.crc32(payload.data),
-    }).encode()
-    atomic_write(path, [MAGIC + struct.pack("<I", len(header)) + header, payload.data])
+    with atomic_file(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(bytes(len(MAGIC) + 4 + HEADER_ROOM))
+        crc, size = 0, 0
+
+        def put(chunk: bytes) -> int:
+            nonlocal crc, size
+            fh.write(chunk)
+            crc, size = zlib.crc32(chunk, crc), size + len(chunk)
+            return len(chunk)
+
+        faiss.write_index(index, faiss.PyCallbackIOWriter(put))
+        header = json.dumps({
+            "generation": generation, "index_type": index_type, "ntotal": int(index.ntotal),
+            "payload_bytes": size, "crc32": crc}).encode()
+        if len(header) > HEADER_ROOM:
+            raise ValueError(f"faiss.index header of {len(header)} bytes")
+        fh.seek(0)
+        fh.write(MAGIC + struct.pack("<I", HEADER_ROOM) + header.ljust(HEADER_ROOM))
 
 
 _HEADER_FIELDS = {"generation": int, "index_type": str, "ntotal": int, "payload_bytes": int,
@@ -185,17 +201,23 @@ def load(path: Path) -> LoadedIndex:
     import faiss
 
     header = read_header(path)
-    try:
-        payload = np.fromfile(path, dtype=np.uint8, offset=header["offset"])
-    except (OSError, ValueError) as exc:
+    want = header["payload_bytes"]
+    try:  # checked whole before faiss reads it (a damaged count could ask for any memory)
+        with open(path, "rb") as fh:
+            fh.seek(header["offset"])
+            crc, size = 0, 0
+            while chunk := fh.read(1 << 20):
+                crc, size = zlib.crc32(chunk, crc), size + len(chunk)
+            if size != want:
+                raise IndexFileError(f"{path} is truncated ({size} of {want} bytes)"
+                                     if size < want else
+                                     f"{path} has {size - want} bytes after its payload")
+            if crc != header["crc32"]:
+                raise IndexFileError(f"{path} is damaged (checksum mismatch)")
+            fh.seek(header["offset"])  # then streamed: never held whole in memory twice
+            index = faiss.read_index(faiss.PyCallbackIOReader(fh.read))
+    except OSError as exc:
         raise IndexFileError(f"{path} is unreadable ({exc})") from None
-    if payload.nbytes != header["payload_bytes"]:
-        raise IndexFileError(f"{path} is truncated ({payload.nbytes} of "
-                             f"{header['payload_bytes']} bytes)")
-    if zlib.crc32(payload.data) != header["crc32"]:
-        raise IndexFileError(f"{path} is damaged (checksum mismatch)")
-    try:
-        index = faiss.deserialize_index(payload)
     except RuntimeError as exc:
         raise IndexFileError(f"{path} is unreadable ({str(exc).splitlines()[0]})") from None
     if int(index.ntotal) != header["ntotal"]:
@@ -203,3 +225,4 @@ def load(path: Path) -> LoadedIndex:
                              f"{header['ntotal']}")
     return LoadedIndex(index=index, index_type=header["index_type"],
                        generation=header["generation"])
+

@@ -112,6 +112,55 @@ def test_a_faiss_file_whose_count_disagrees_is_rebuilt(ivf):
         assert store.faiss_ntotal == store.manifest.passages
 
 
+def flat_index(n: int = 50) -> object:
+    index = fx.new_index(fx.FLAT, DIM)
+    fx.add(index, np.arange(n), unit(n, 3))
+    return index
+
+
+def test_faiss_file_is_streamed_and_reads_back(tmp_path):
+    """``save`` streams the payload (a padded header, written last); ``load`` gives it back."""
+    import faiss
+
+    path = tmp_path / "faiss.index"
+    index = flat_index()
+    fx.save(index, fx.FLAT, 7, path)
+    header = fx.read_header(path)
+    payload = faiss.serialize_index(index).tobytes()
+    assert path.read_bytes()[header["offset"]:] == payload
+    assert header["payload_bytes"] == len(payload) and header["offset"] == 12 + fx.HEADER_ROOM
+    loaded = fx.load(path)
+    assert loaded.generation == 7 and loaded.index.ntotal == 50
+    assert fx.search(loaded.index, fx.FLAT, unit(1, 3), 1)[1][0, 0] == 0
+
+
+def test_a_faiss_file_in_the_unpadded_layout_still_reads(tmp_path):
+    """Files written before the streamed save (header exactly as long as its JSON)."""
+    import zlib
+
+    import faiss
+
+    payload = faiss.serialize_index(flat_index()).tobytes()
+    header = json.dumps({"generation": 3, "index_type": fx.FLAT, "ntotal": 50,
+                         "payload_bytes": len(payload), "crc32": zlib.crc32(payload)}).encode()
+    path = tmp_path / "faiss.index"
+    path.write_bytes(fx.MAGIC + struct.pack("<I", len(header)) + header + payload)
+    assert fx.load(path).index.ntotal == 50
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda data: data[:-10], "truncated"),
+    (lambda data: data + b"extra", "bytes after its payload"),
+    (lambda data: data[:-100] + bytes([data[-100] ^ 1]) + data[-99:], "checksum mismatch"),
+])
+def test_a_damaged_faiss_payload_is_refused_before_faiss_reads_it(tmp_path, damage, message):
+    path = tmp_path / "faiss.index"
+    fx.save(flat_index(), fx.FLAT, 1, path)
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(fx.IndexFileError, match=message):
+        fx.load(path)
+
+
 # -- store.sqlite damaged: one line naming the file and the way out ------------------------------
 def overwrite_middle(database: Path) -> None:
     data = bytearray(database.read_bytes())
