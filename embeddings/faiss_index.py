@@ -155,7 +155,7 @@ def save(index: Any, index_type: str, generation: int, path: Path) -> None:
             crc, size = zlib.crc32(chunk, crc), size + len(chunk)
             return len(chunk)
 
-        faiss.write_index(index, faiss.PyCallbackIOWriter(put))
+        faiss.write_index(index, faiss.PyCallbackIOWriter(put))  # type: ignore[attr-defined]
         header = json.dumps({
             "generation": generation, "index_type": index_type, "ntotal": int(index.ntotal),
             "payload_bytes": size, "crc32": crc}).encode()
@@ -215,7 +215,8 @@ def load(path: Path) -> LoadedIndex:
             if crc != header["crc32"]:
                 raise IndexFileError(f"{path} is damaged (checksum mismatch)")
             fh.seek(header["offset"])  # then streamed: never held whole in memory twice
-            index = faiss.read_index(faiss.PyCallbackIOReader(fh.read))
+            stream = faiss.PyCallbackIOReader(fh.read)  # type: ignore[attr-defined]
+            index = faiss.read_index(stream)
     except OSError as exc:
         raise IndexFileError(f"{path} is unreadable ({exc})") from None
     except RuntimeError as exc:

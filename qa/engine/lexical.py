@@ -92,10 +92,10 @@ class LexicalIndex:
         vids, lengths, per_doc = array("q"), array("q"), array("q")
         cols, tfs = array("i"), array("f")
         for vid, text in items:
-            doc = terms(text) or [""]
-            counts = Counter(vocab.setdefault(t, len(vocab)) for t in doc)
+            words = terms(text) or [""]
+            counts = Counter(vocab.setdefault(t, len(vocab)) for t in words)
             vids.append(vid)
-            lengths.append(len(doc))
+            lengths.append(len(words))
             per_doc.append(len(counts))
             cols.extend(counts.keys())
             tfs.extend(counts.values())
