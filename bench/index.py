@@ -6,11 +6,13 @@ Per round (the articles are split into ``--rounds`` parts, and the three runs al
 part so all see the same load on a shared machine):
 
 1. ``qa.indexing.index_paths`` into one index (reading, cleaning, chunking, encoding, sentence
-   vectors, writing; ``prepare_answers`` included, i.e. everything ``qa index`` does), in a
-   child process of its own so its peak memory is its own;
-2. the project's bare encoder (``Encoder.encode``, batch 32) on the same passages, as qa index
-   embeds them (context header + passage), and once more on the passages alone (what the
-   headers cost, reported beside);
+   vectors, writing; ``prepare_answers`` included, i.e. everything ``qa index`` does, and as it
+   does, the encoder let go of before BM25 is built), in a child process of its own so its
+   peak memory is its own;
+2. the project's bare encoder (``Encoder.encode``, at the backend's batch size, as qa index
+   uses it: 16 for OpenVINO, else 32) on the same passages, as qa index embeds them (context
+   header + passage), and once more on the passages alone (what the headers cost, reported
+   beside);
 3. sentence-transformers, fp32, ``encode(batch_size=32)``, on the same texts as 2, in a child
    process (torch stays out of the other two).
 
@@ -54,8 +56,9 @@ def cpu():
     return r.ru_utime + r.ru_stime
 for line in sys.stdin:
     part = line.strip()
+    encoder.warm_up()  # loaded again (as qa index loads it before it starts), not timed
     t, c = time.perf_counter(), cpu()
-    s = index_paths([part], args["index"], encoder=encoder)
+    s = index_paths([part], args["index"], encoder=encoder, release_encoder=True)
     took, c = time.perf_counter() - t, cpu() - c
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": took, "cpu": c, "passages": s.passages, "added": s.added,
@@ -157,10 +160,10 @@ def main(argv: list[str]) -> int:
                     texts.append(prefix + p.text)
             tokens += encoder.count_tokens(texts)
             t, c = time.perf_counter(), time.process_time()
-            encoder.encode(texts, batch_size=32)
+            encoder.encode(texts)
             took, c = time.perf_counter() - t, time.process_time() - c
             t = time.perf_counter()
-            vectors.append(encoder.encode(plain, batch_size=32))
+            vectors.append(encoder.encode(plain))
             plain_took = time.perf_counter() - t
             (work / "texts.json").write_text(json.dumps(texts), encoding="utf-8")
             st_run = _ask(st, str(work / "texts.json"))
@@ -182,7 +185,7 @@ def main(argv: list[str]) -> int:
     parts_size = {f.name: _size(f) if f.is_dir() else f.stat().st_size
                   for f in (work / "index").iterdir() if f.name != ".write.lock"}
     print(f"data {args.data.name}: {n} passages (mean {np.mean(tokens):.0f}, max {max(tokens)} "
-          f"word pieces); qa index backend {backend}")
+          f"word pieces); qa index backend {backend}, batches of {encoder.batch_size}")
     print(f"qa index total {qa_s:.1f} s; bare encoder {bare_s:.1f} s; sentence-transformers "
           f"fp32 batch 32 {st_s:.1f} s (both on the texts qa index embeds: header + passage)")
     print(f"the context headers' cost: bare encoder on the passages without them {plain_s:.1f} s; "

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.backends import OTHER_MODELS_BACKEND, check_backend, create_backend
+from embeddings.backends import batch_size as backend_batch_size
 from embeddings.backends.base import Backend, TokenBackend
 from embeddings.errors import ModelError
 from embeddings.model_files import ModelFiles, resolve_model, weights_sha256
@@ -90,9 +91,22 @@ class Encoder:
     def loaded(self) -> bool:
         return self._runtime is not None
 
+    @property
+    def batch_size(self) -> int:
+        """Texts per forward pass when the caller does not say: the backend's preference
+        (:func:`embeddings.backends.batch_size`), known without loading it."""
+        return backend_batch_size(self.backend)
+
     def warm_up(self) -> None:
         """Load the runtime now (e.g. in a UI worker) instead of on the first ``encode``."""
         self._load()
+
+    def release(self) -> None:
+        """Let go of the runtime and what it holds (OpenVINO keeps state for every input
+        shape it has run: 0.3-0.4 GB after a large index run); the next call loads it again
+        (from the compiled cache: about half a second)."""
+        with self._lock:
+            self._runtime = None
 
     def _load(self) -> Backend:
         with self._lock:
@@ -120,17 +134,18 @@ class Encoder:
                 self.backend = nxt
                 self.backend_reason = f"{self.backend_reason}; fell back: {exc}"
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32,
+    def encode(self, texts: Sequence[str], batch_size: int | None = None,
                progress: Callable[[int], None] | None = None) -> np.ndarray:
         """``(len(texts), dim)`` float32, L2-normalised. Texts longer than ``max_tokens`` are
-        truncated. ``progress(n)`` is called after each batch with the batch's size."""
+        truncated. ``batch_size``: texts per forward pass (default :attr:`batch_size`).
+        ``progress(n)`` is called after each batch with the batch's size."""
         if isinstance(texts, str):
             raise TypeError("encode() takes a sequence of texts; use encode_query() for one")
         runtime = self._load()
         out = np.empty((len(texts), runtime.dim), dtype=np.float32)
         if not len(texts):
             return out
-        batch_size = max(1, int(batch_size))
+        batch_size = max(1, int(batch_size or self.batch_size))
         # Longest first, so each batch pads to similar lengths; results go back in input order.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         for start in range(0, len(order), batch_size):
@@ -162,7 +177,8 @@ class Encoder:
         return bool(pooling.get("pooling_mode_mean_tokens")) and set(kinds) <= _SIMPLE_MODULES
 
     def encode_passages(self, texts: Sequence[str], spans: Sequence[Spans],
-                        batch_size: int = 32, progress: Callable[[int], None] | None = None
+                        batch_size: int | None = None,
+                        progress: Callable[[int], None] | None = None
                         ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Passage vectors (as :meth:`encode`) and, for each passage, one vector per sentence
         span ``(start, end)`` (character offsets into its text), L2-normalised float32.
@@ -183,7 +199,7 @@ class Encoder:
         out = np.zeros((len(texts), runtime.dim), dtype=np.float32)
         sents: list[np.ndarray] = [np.empty((0, runtime.dim), np.float32)] * len(texts)
         order = sorted(unique, key=lambda i: -len(texts[i]))
-        batch_size = max(1, int(batch_size))
+        batch_size = max(1, int(batch_size or self.batch_size))
         batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
         for idx, (pooled, tokens, offsets) in zip(batches, _pipelined(
                 runtime, [[texts[i] for i in idx] for idx in batches]), strict=True):
@@ -203,7 +219,7 @@ class Encoder:
             progress(len(texts) - len(unique))
         return out, sents
 
-    def _encode_alone(self, texts: Sequence[str], spans: Sequence[Spans], batch_size: int,
+    def _encode_alone(self, texts: Sequence[str], spans: Sequence[Spans], batch_size: int | None,
                       progress: Callable[[int], None] | None
                       ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Without late chunking: the passages, then each sentence on its own."""

@@ -160,16 +160,23 @@ class TextEncoder(Protocol):
     @property
     def backend(self) -> str: ...
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32,
+    @property
+    def batch_size(self) -> int:
+        """Texts per forward pass when a call does not say."""
+
+    def encode(self, texts: Sequence[str], batch_size: int | None = None,
                progress: Callable[[int], None] | None = None) -> np.ndarray: ...
 
     def encode_passages(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
-                        batch_size: int = 32, progress: Callable[[int], None] | None = None
+                        batch_size: int | None = None, progress: Callable[[int], None] | None = None
                         ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Passage vectors and, per passage, one vector per sentence span ``(start, end)``
         (character offsets into its text); see :meth:`embeddings.Encoder.encode_passages`."""
 
     def encode_query(self, text: str) -> np.ndarray: ...
+
+    def release(self) -> None:
+        """Let go of what the loaded model holds; the next call loads it again."""
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
 

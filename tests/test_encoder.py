@@ -114,6 +114,22 @@ def test_a_paraphrase_scores_higher_than_an_unrelated_sentence(default):
     assert _cos(q, para) > _cos(q, other) + 0.2
 
 
+def test_backends_say_their_batch_size_without_loading():
+    from embeddings.backends import batch_size
+
+    assert load_encoder(backend="openvino-int8").batch_size == 16 == batch_size("openvino-fp32")
+    assert load_encoder(backend="onnx-int8").batch_size == 32 == batch_size("torch-fp32")
+    assert not load_encoder(backend="openvino-int8").loaded
+
+
+def test_a_released_encoder_loads_again_and_gives_the_same_vectors(openvino8):
+    before = openvino8.encode(["the bank raised rates", "a storm hit the coast"])
+    openvino8.release()
+    assert not openvino8.loaded
+    after = openvino8.encode(["the bank raised rates", "a storm hit the coast"])
+    assert openvino8.loaded and np.allclose(before, after, atol=1e-6)
+
+
 def test_batches_keep_input_order_and_report_progress(default):
     texts = [s * (i + 1) for i, s in enumerate(SENTENCES)]  # different lengths, shuffled by sort
     done: list[int] = []

@@ -63,6 +63,26 @@ def test_second_run_embeds_nothing(built, tmp_path):
     assert not fresh.loaded
 
 
+def test_qa_index_lets_go_of_the_encoder_before_bm25(built, tmp_path):
+    """``release_encoder`` (as ``qa index`` runs): the model's runtime is let go once the
+    passages are in, and the vectors stored are those of a loaded model; a later call loads it
+    again and gives the same vectors."""
+    root, _ = built
+    encoder = load_encoder()
+    summary = index_paths([root / "articles"], tmp_path / "index", encoder=encoder,
+                          release_encoder=True)
+    assert summary.added == 5 and not encoder.loaded
+    with IndexStore.open(tmp_path / "index") as store, IndexStore.open(root / "index") as ref:
+        mine = {p.id: p.vid for p in store.iter_passages()}
+        theirs = {p.id: p.vid for p in ref.iter_passages()}
+        assert mine.keys() == theirs.keys()
+        ids = sorted(mine)
+        a = store.vectors([mine[i] for i in ids])
+        b = ref.vectors([theirs[i] for i in ids])
+        assert np.min(np.sum(a * b, axis=1)) > 0.99
+    assert encoder.encode(["Turkish soldiers in Idlib"]).shape == (1, 384) and encoder.loaded
+
+
 def test_changed_file_is_reembedded_and_pruning(tmp_path, encoder):
     articles, index = tmp_path / "articles", tmp_path / "index"
     shutil.copytree(sample_path(), articles)

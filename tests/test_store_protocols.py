@@ -57,18 +57,22 @@ class NoWarmUp:  # everything but warm_up
     weights_sha256 = "x"
     max_tokens = 128
     backend = "b"
+    batch_size = 32
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32, progress: None = None
+    def encode(self, texts: Sequence[str], batch_size: int | None = None, progress: None = None
                ) -> np.ndarray:
         return np.zeros((len(texts), 4))
 
     def encode_passages(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]],
-                        batch_size: int = 32, progress: None = None
+                        batch_size: int | None = None, progress: None = None
                         ) -> tuple[np.ndarray, list[np.ndarray]]:
         return np.zeros((len(texts), 4)), [np.zeros((len(s), 4)) for s in spans]
 
     def encode_query(self, text: str) -> np.ndarray:
         return np.zeros(4)
+
+    def release(self) -> None:
+        pass
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [1 for _ in texts]

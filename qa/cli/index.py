@@ -97,10 +97,10 @@ def _index(args: argparse.Namespace, index_dir: str | Path,
         progress.backend = f"{encoder.backend}: {encoder.backend_reason}"
     if args.rebuild:
         return rebuild(index_dir, encoder=encoder, progress=progress, fields=args.fields,
-                       max_article_bytes=args.max_article_bytes)
+                       max_article_bytes=args.max_article_bytes, release_encoder=True)
     return index_paths(args.paths, index_dir, encoder=encoder, prune=args.prune,
                        progress=progress, fields=args.fields, wait=args.wait,
-                       max_article_bytes=args.max_article_bytes)
+                       max_article_bytes=args.max_article_bytes, release_encoder=True)
 
 
 def run(args: argparse.Namespace) -> int:

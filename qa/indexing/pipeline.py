@@ -30,10 +30,11 @@ def index_paths(
     progress: Callable[[Progress], None] | None = None,
     fields: Mapping[str, str] | None = None,
     wait: bool | float = False,
-    batch_size: int = 32,
+    batch_size: int | None = None,
     prepare: bool = True,
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
     copies: bool = True,
+    release_encoder: bool = False,
 ) -> IndexSummary:
     """Add the articles under ``paths`` to the index in ``store_dir`` (created if need be).
 
@@ -41,7 +42,10 @@ def index_paths(
     and saves BM25 (:func:`prepare_answers`), so no question waits for them. ``store_dir`` may
     be a store already open for writing (left open). An article of more than
     ``max_article_bytes`` of text is skipped with a warning. ``copies``: put the articles
-    written in copy groups (:mod:`qa.indexing.copies`; off only to measure what it costs). Raises
+    written in copy groups (:mod:`qa.indexing.copies`; off only to measure what it costs).
+    ``release_encoder``: let go of the encoder's runtime once the passages are embedded, before
+    BM25 is built (for a caller that will not encode again soon, as ``qa index``: OpenVINO's
+    per-shape state is a third of the peak of a large run). Raises
     ``CorpusError`` for a missing path or no readable articles, ``IndexStoreError`` for index
     problems.
     """
@@ -60,6 +64,8 @@ def index_paths(
                    copies=copies)
     try:
         run.run()
+        if release_encoder:
+            encoder.release()
         try:
             if prepare:
                 prepare_answers(store, encoder, progress)

@@ -44,9 +44,11 @@ Group = tuple[str, int]  # (the JSON fields as sorted JSON, the article size lim
 def rebuild(index_dir: str | Path, *, encoder: TextEncoder,
             progress: Callable[[Progress], None] | None = None,
             fields: dict[str, str] | None = None,
-            max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> IndexSummary:
+            max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
+            release_encoder: bool = False) -> IndexSummary:
     """Rebuild the store in ``index_dir`` from the article files it lists (see the module).
-    ``fields`` and ``max_article_bytes`` apply to files whose recipe did not survive. Raises
+    ``fields`` and ``max_article_bytes`` apply to files whose recipe did not survive;
+    ``release_encoder`` as for :func:`~qa.indexing.index_paths` (after the last group). Raises
     ``IndexStoreError`` if there is nothing to rebuild from, ``IndexingInterrupted`` on Ctrl-C
     (run it again to go on)."""
     layout = IndexLayout(Path(index_dir).expanduser().absolute())
@@ -68,7 +70,8 @@ def rebuild(index_dir: str | Path, *, encoder: TextEncoder,
         try:
             summary = index_paths(paths, root, encoder=encoder, progress=progress,
                                   fields=json.loads(fields_json), max_article_bytes=limit,
-                                  prepare=n == len(groups))
+                                  prepare=n == len(groups),
+                                  release_encoder=release_encoder and n == len(groups))
         except IndexingInterrupted as exc:
             _add(total, exc.summary)
             raise IndexingInterrupted(total) from None

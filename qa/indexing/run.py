@@ -63,7 +63,7 @@ class IndexRun:
     def __init__(self, store: PassageStore, files: list[tuple[Path, Path]], roots: list[Path],
                  encoder: TextEncoder, *, prune: bool = False,
                  progress: Callable[[Progress], None] | None = None,
-                 fields: Mapping[str, str] | None = None, batch_size: int = 32,
+                 fields: Mapping[str, str] | None = None, batch_size: int | None = None,
                  started: float | None = None,
                  max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES, copies: bool = True) -> None:
         self.store = store
@@ -71,7 +71,7 @@ class IndexRun:
         self.encoder = encoder
         self.prune = prune
         self.progress = progress
-        self.batch_size = batch_size
+        self.batch_size = batch_size or encoder.batch_size
         self.started = time.perf_counter() if started is None else started
         max_tokens = passage_tokens(encoder)
         self.reader = Reader(store, files, fields=fields,
