@@ -201,8 +201,12 @@ class Encoder:
         order = sorted(unique, key=lambda i: -len(texts[i]))
         batch_size = max(1, int(batch_size or self.batch_size))
         batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+        # the word pieces the chunker counted (count_tokens) are put together, not cut again
+        counted = self._counter().join
         for idx, (pooled, tokens, offsets) in zip(batches, _pipelined(
-                runtime, [[texts[i] for i in idx] for idx in batches]), strict=True):
+                runtime, [[texts[i] for i in idx] for idx in batches],
+                lambda b: counted([texts[i] for i in batches[b]], [spans[i] for i in batches[b]])),
+                strict=True):
             out[idx] = pooled
             for row, i in enumerate(idx):
                 sents[i] = _span_means(tokens[row], offsets[row], spans[i])
@@ -250,28 +254,39 @@ class Encoder:
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces per text, special tokens included (not truncated). Tokenizer only."""
+        return self._counter().count(list(texts), keep=True)
+
+    def _counter(self) -> Tokenizer:
         if self._tokenizer is None:
             self._tokenizer = Tokenizer(self.files, self.max_tokens)
-        return self._tokenizer.count(list(texts))
+        return self._tokenizer
 
 
 TokenBatch = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
-def _pipelined(runtime: TokenBackend, batches: list[list[str]]) -> Iterator[TokenBatch]:
+def _pipelined(runtime: TokenBackend, batches: list[list[str]],
+               joined: Callable[[int], dict[str, np.ndarray] | None] = lambda b: None
+               ) -> Iterator[TokenBatch]:
     """``runtime.embed_tokens`` of each batch, in order. With a backend that can start a forward
     pass and return at once (``prepare_tokens`` and ``launch_tokens``), batch i + 1 is tokenized
-    and the caller works on batch i - 1 while batch i runs: the model's threads are not left
-    idle by the Python work between passes."""
-    prepare = getattr(runtime, "prepare_tokens", None)
+    (or its word pieces put together: ``joined(i)``, if not ``None``) and the caller works on
+    batch i - 1 while batch i runs: the model's threads are not left idle by the Python work
+    between passes."""
+    tokenize = getattr(runtime, "prepare_tokens", None)
     launch = getattr(runtime, "launch_tokens", None)
-    if prepare is None or launch is None or len(batches) < 2:
+    if tokenize is None or launch is None:
         for batch in batches:
             yield runtime.embed_tokens(batch)
         return
-    pending = launch(prepare(batches[0]))
-    for batch in batches[1:]:
-        feed = prepare(batch)  # tokenized while the pass under way runs
+
+    def prepare(b: int) -> dict[str, np.ndarray]:
+        feed = joined(b)
+        return tokenize(batches[b]) if feed is None else feed
+
+    pending = launch(prepare(0))
+    for b in range(1, len(batches)):
+        feed = prepare(b)  # tokenized while the pass under way runs
         done = pending()  # wait for it; its arrays are copied out
         pending = launch(feed)
         yield done  # the caller's work on it overlaps the next pass
