@@ -3,10 +3,13 @@ the same document frequencies, and survives a save and load."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from corpus import indexed_text
 from qa.engine.lexical import K1, B, LexicalIndex, _bm25s
 from qa.engine.terms import terms
 
@@ -57,3 +60,67 @@ def test_a_built_index_saves_and_loads(tmp_path):
 def test_an_empty_corpus_builds():
     index = LexicalIndex.build([])
     assert index.n_docs == 0 and index.search("bank", 5)[0].size == 0
+
+
+class Passages:
+    """What LexicalIndex._updated asks of a store: the vids, and passages by vid."""
+
+    def __init__(self, texts: dict[int, str]) -> None:
+        self.texts = texts
+
+    def vids_matching(self) -> np.ndarray:
+        return np.array(sorted(self.texts), dtype=np.int64)
+
+    def passages(self, vids):
+        return [SimpleNamespace(vid=v, text=self.texts[v], title="", source=None, published=None)
+                for v in vids]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(texts, min_size=1, max_size=20), st.lists(texts, max_size=10),
+       st.data())
+def test_an_index_brought_up_to_date_scores_as_one_built_anew(before, added, data):
+    """Passages removed and added since an index was saved: updating it gives what building
+    it again from all of today's passages gives (the same weights, frequencies and order)."""
+    items = {10 + i: indexed_text(t, "", None, None) for i, t in enumerate(before)}
+    saved = LexicalIndex.build(sorted(items.items()))
+    gone = data.draw(st.sets(st.sampled_from(sorted(items))))
+    now = {v: t for v, t in items.items() if v not in gone}
+    now.update({1000 + i: indexed_text(t, "", None, None) for i, t in enumerate(added)})
+    if not now:
+        return
+    updated = saved._updated(Passages(now))
+    anew = LexicalIndex.build(sorted(now.items()))
+    assert updated is not None
+    assert updated.df == anew.df and updated.vids.tolist() == anew.vids.tolist()
+    assert updated.lengths.tolist() == anew.lengths.tolist()
+    for query in WORDS + [" ".join(WORDS)]:
+        np.testing.assert_allclose(updated.scores(terms(query)), anew.scores(terms(query)),
+                                   rtol=1e-6, atol=1e-7)
+
+
+def test_updates_chain_through_saves(tmp_path):
+    """Saved, loaded and updated twice: still the index built anew."""
+    now = {1: "the bank raised rates", 2: "talks on a ceasefire in Kyiv", 3: ""}
+    index = LexicalIndex.build(sorted(now.items()))
+    for step, change in enumerate([{4: "the storm hit Zürich", 1: None},
+                                   {5: "rates rose as the bank said", 3: None}]):
+        index._save(tmp_path / "bm25", {"format": 1, "generation": step})
+        index = LexicalIndex._load(tmp_path / "bm25", {"format": 1, "generation": step})
+        for vid, text in change.items():
+            if text is None:
+                del now[vid]
+            else:
+                now[vid] = text
+        index = index._updated(Passages(now))
+    anew = LexicalIndex.build(sorted(now.items()))
+    assert index.df == anew.df
+    for query in ("bank rates", "storm", "Kyiv ceasefire"):
+        np.testing.assert_allclose(index.scores(terms(query)), anew.scores(terms(query)),
+                                   rtol=1e-6)
+
+
+def test_an_index_saved_without_lengths_is_built_anew():
+    index = LexicalIndex.build([(1, "the bank raised rates")])
+    index.lengths = None  # as saved before passage lengths were
+    assert index._updated(Passages({1: "the bank raised rates"})) is None

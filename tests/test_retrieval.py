@@ -108,7 +108,12 @@ def test_bm25_index_is_saved_and_reused(qa_assistant, monkeypatch):
     assert np.allclose(loaded.search(q, 5)[1], qa_assistant.lexical.search(q, 5)[1])
 
 
-def test_a_stale_bm25_index_is_rebuilt(qa_index, tmp_path, monkeypatch):
+@pytest.mark.parametrize("saved_by", ["this index", "another index"])
+def test_a_stale_bm25_index_is_brought_up_to_date_or_rebuilt(qa_index, tmp_path, monkeypatch,
+                                                             saved_by):
+    """Saved at an earlier generation of the same index: updated (only new passages are read);
+    saved by another index (one made again, or before indexes said when they were made):
+    built anew. Either way it is saved for the current generation."""
     import json
     import shutil
 
@@ -118,7 +123,10 @@ def test_a_stale_bm25_index_is_rebuilt(qa_index, tmp_path, monkeypatch):
     shutil.copytree(qa_index, copy)
     key = copy / FOLDER / "key.json"
     saved = json.loads(key.read_text())
-    key.write_text(json.dumps({**saved, "generation": saved["generation"] - 1}))
+    saved["generation"] -= 1
+    if saved_by == "another index":
+        saved["created"] = "2001-01-01T00:00:00+00:00"
+    key.write_text(json.dumps(saved))
     built = []
     real = LexicalIndex.build.__func__
 
@@ -129,7 +137,8 @@ def test_a_stale_bm25_index_is_rebuilt(qa_index, tmp_path, monkeypatch):
     monkeypatch.setattr(LexicalIndex, "build", classmethod(counting))
     with IndexStore.open(copy) as store:
         index = LexicalIndex.for_store(store)
-        assert built and index.n_docs == store.manifest.passages
+        assert bool(built) == (saved_by == "another index")
+        assert index.n_docs == store.manifest.passages
         assert json.loads(key.read_text())["generation"] == store.manifest.generation
 
 

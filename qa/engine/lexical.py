@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORMAT = 2  # bump when the tokenisation or parameters change: saved indexes are then rebuilt
+CHUNK = 1 << 20  # pairs computed at a time when (re)building
 K1, B = 0.9, 0.4  # tuned on SQuAD dev (bench/squad.py --tune); Lucene defaults are 1.2/0.75
 FOLDER = BM25
 
@@ -68,12 +69,14 @@ class Lexical(Protocol):
 class LexicalIndex:
     """BM25 scores for a query over all passages, addressed by the store's vids."""
 
-    def __init__(self, bm25: Any, vids: np.ndarray, df: dict[str, int], n_docs: int) -> None:
+    def __init__(self, bm25: Any, vids: np.ndarray, df: dict[str, int], n_docs: int,
+                 lengths: np.ndarray | None = None) -> None:
         self._bm25 = bm25
         self.vids = vids                       # row -> vid
         self._row = {int(v): i for i, v in enumerate(vids)}
         self.df = df
         self.n_docs = n_docs
+        self.lengths = lengths  # row -> terms in the passage (None: an index saved before)
 
     @classmethod
     def build(cls, items: Iterable[tuple[int, str]], *, k1: float = K1, b: float = B
@@ -86,70 +89,80 @@ class LexicalIndex:
         (8 bytes a pair), and the column-major matrix is made with one sort. bm25s's own
         build held every passage's token list twice, then the matrix as triples and again
         sorted: at 100k passages it added several hundred MB to the peak of ``qa index``."""
-        bm25s = _bm25s()
+        pairs = _Pairs()
+        pairs.add(items)
+        return pairs.index(k1, b)
 
-        vocab: dict[str, int] = {}
-        vids, lengths, per_doc = array("q"), array("q"), array("q")
-        cols, tfs = array("i"), array("f")
-        for vid, text in items:
-            words = terms(text) or [""]
-            counts = Counter(vocab.setdefault(t, len(vocab)) for t in words)
-            vids.append(vid)
-            lengths.append(len(words))
-            per_doc.append(len(counts))
-            cols.extend(counts.keys())
-            tfs.extend(counts.values())
-        n_docs = len(vids)
-        col = np.frombuffer(cols, dtype=np.int32) if cols else np.zeros(0, np.int32)
-        df_all = np.bincount(col, minlength=len(vocab))
-        df = {t: int(df_all[i]) for t, i in vocab.items() if t}
-        bm25 = bm25s.BM25(k1=k1, b=b)
-        if n_docs:
-            length = np.frombuffer(lengths, dtype=np.int64)
-            doc = np.repeat(np.arange(n_docs, dtype=np.int32),
-                            np.frombuffer(per_doc, dtype=np.int64))
-            tf = np.frombuffer(tfs, dtype=np.float32)
-            idf = np.log(1 + (n_docs - df_all + 0.5) / (df_all + 0.5)).astype(np.float32)
-            norm = k1 * (1 - b + b * length / length.mean())
-            weight = (idf[col] * (tf / (tf + norm[doc]))).astype(np.float32)
-            order = np.argsort(col, kind="stable")  # by term, passages in order within
-            indptr = np.zeros(len(vocab) + 1, dtype=np.int32)
-            np.cumsum(df_all, out=indptr[1:])
-            bm25.scores = {"data": weight[order], "indices": doc[order], "indptr": indptr,
-                           "num_docs": n_docs}
-            if "" not in vocab:
-                vocab[""] = len(vocab)
-            bm25.vocab_dict = vocab
-            bm25.unique_token_ids_set = set(vocab.values())
-            bm25.nonoccurrence_array = None
-        return cls(bm25, np.frombuffer(vids, dtype=np.int64).copy(), df, n_docs)
+    def _updated(self, store: PassageStore, *, k1: float = K1, b: float = B
+                 ) -> LexicalIndex | None:
+        """This index brought up to ``store``: the passages gone are dropped, the new ones
+        added (only they are read and cut into terms), the weights computed again from the
+        term counts recovered from the saved weights. ``None`` if that cannot be done exactly
+        (an index saved without passage lengths, or counts that do not come out whole)."""
+        if self.lengths is None or not self.n_docs:
+            return None
+        now = np.sort(np.asarray(store.vids_matching(), dtype=np.int64))
+        keep = np.isin(self.vids, now)
+        m = self._bm25.scores
+        indptr = np.asarray(m["indptr"], dtype=np.int64)
+        counts = np.diff(indptr)  # passages holding each term
+        col = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+        doc = np.asarray(m["indices"], dtype=np.int32)
+        idf = _idf(counts, self.n_docs)
+        norm = k1 * (1 - b + b * self.lengths / self.lengths.mean())
+        tf = np.empty(len(col), dtype=np.float32)
+        for i in range(0, len(col), CHUNK):  # in parts: float64 temporaries stay small
+            part = slice(i, i + CHUNK)
+            share = m["data"][part] / np.maximum(idf[col[part]].astype(np.float64), 1e-30)
+            exact = share * norm[doc[part]] / np.maximum(1 - share, 1e-12)  # tf/(tf+norm)
+            if len(exact) and float(np.abs(exact - np.rint(exact)).max()) > 0.01:
+                return None
+            tf[part] = np.rint(exact)
+        pairs = _Pairs(dict(self._bm25.vocab_dict), n_terms=len(counts))
+        row = np.cumsum(keep) - 1  # old row -> new row
+        on = keep[doc]
+        pairs.take(self.vids[keep], self.lengths[keep], row[doc[on]], col[on], tf[on])
+        new = np.setdiff1d(now, self.vids, assume_unique=True)
+        for i in range(0, len(new), 2000):
+            stored = store.passages([int(v) for v in new[i:i + 2000]])
+            pairs.add((p.vid, indexed_text(p.text, p.title, p.source, p.published))
+                      for p in stored)
+        return pairs.index(k1, b)
 
     @classmethod
     def for_store(cls, store: PassageStore) -> Lexical:
         """The lexical side of ``store``: the store's own (:class:`StoreLexical`) if it keeps
-        one; else the saved index in its folder if it matches its generation, else built and
-        saved."""
+        one; else the saved index in its folder if it matches its generation, else the saved
+        one of an earlier generation of the same index, brought up to date (a new article
+        costs its own passages, not the whole index's), else built; then saved."""
         if isinstance(store, LexicalStore):
             return StoreLexical(store)
         folder = Path(store.path) / FOLDER
-        key = {"format": FORMAT, "generation": int(store.manifest.generation)}
+        key: dict[str, int | str] = {"format": FORMAT,
+                                     "generation": int(store.manifest.generation),
+                                     "created": store.manifest.created.isoformat()}
         loaded = cls._load(folder, key)
         if loaded is not None:
             return loaded
-        index = cls.build((p.vid, indexed_text(p.text, p.title, p.source, p.published))
-                          for p in store.iter_passages())
+        earlier = cls._load(folder, {k: v for k, v in key.items() if k != "generation"})
+        index = earlier._updated(store) if earlier is not None else None
+        if index is None:
+            index = cls.build((p.vid, indexed_text(p.text, p.title, p.source, p.published))
+                              for p in store.iter_passages())
         try:
             index._save(folder, key)
         except OSError as exc:  # a read-only index still works, it just rebuilds next time
             log.info("could not save the BM25 index in %s: %s", folder, exc)
         return index
 
-    def _save(self, folder: Path, key: dict[str, int]) -> None:
+    def _save(self, folder: Path, key: dict[str, int | str]) -> None:
         tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{FOLDER}."))
         try:
             if self.n_docs:
                 self._bm25.save(str(tmp), show_progress=False)
             np.save(tmp / "vids.npy", self.vids)
+            if self.lengths is not None:
+                np.save(tmp / "lengths.npy", self.lengths.astype(np.int32))
             (tmp / "df.json").write_text(json.dumps(self.df))
             (tmp / "key.json").write_text(json.dumps({**key, "n_docs": self.n_docs}))
             old = folder.with_name(f".{FOLDER}.old.{os.getpid()}")
@@ -161,7 +174,7 @@ class LexicalIndex:
             shutil.rmtree(tmp, ignore_errors=True)
 
     @classmethod
-    def _load(cls, folder: Path, key: dict[str, int]) -> LexicalIndex | None:
+    def _load(cls, folder: Path, key: dict[str, int | str]) -> LexicalIndex | None:
         # Derived data: anything malformed in it (not only a missing file) means "rebuild".
         try:
             saved = json.loads((folder / "key.json").read_text())
@@ -172,13 +185,15 @@ class LexicalIndex:
             bm25 = bm25s.BM25.load(str(folder), show_progress=False) if n_docs else None
             vids = np.load(folder / "vids.npy", allow_pickle=False)
             df = json.loads((folder / "df.json").read_text())
-            _check_loaded(bm25, vids, df, n_docs)
+            lengths = (np.load(folder / "lengths.npy", allow_pickle=False).astype(np.int64)
+                       if (folder / "lengths.npy").exists() else None)
+            _check_loaded(bm25, vids, df, n_docs, lengths)
         except Exception as exc:  # noqa: BLE001 - bm25s raises many kinds on a damaged folder
             if folder.exists():
                 log.warning("the BM25 index in %s is damaged (%s: %s); rebuilding it", folder,
                             type(exc).__name__, exc)
             return None
-        return cls(bm25, vids, df, n_docs)
+        return cls(bm25, vids, df, n_docs, lengths)
 
     def row(self, vid: int) -> int:
         """The row of passage ``vid`` in :meth:`scores`, or -1 if it is not indexed."""
@@ -279,12 +294,91 @@ class StoreLexical:
         return vids[order], s[order]
 
 
-def _check_loaded(bm25: Any, vids: np.ndarray, df: Any, n_docs: int) -> None:
+def _check_loaded(bm25: Any, vids: np.ndarray, df: Any, n_docs: int,
+                  lengths: np.ndarray | None = None) -> None:
     """ValueError unless the loaded parts agree with each other."""
     if vids.ndim != 1 or len(vids) != n_docs or vids.dtype.kind not in "iu":
         raise ValueError(f"vids.npy holds {vids.shape} {vids.dtype}, not {n_docs} passage ids")
+    if lengths is not None and (lengths.shape != (n_docs,) or (n_docs and lengths.min() < 1)):
+        raise ValueError(f"lengths.npy holds {lengths.shape}, not {n_docs} passage lengths")
     if not isinstance(df, dict) or not all(isinstance(v, int) for v in df.values()):
         raise ValueError("df.json is not a map of term counts")
     if bm25 is not None and int(bm25.scores["num_docs"]) != n_docs:
         raise ValueError(f"the saved BM25 matrix has {bm25.scores['num_docs']} documents, "
                          f"not {n_docs}")
+
+
+def _idf(df: np.ndarray, n_docs: int) -> np.ndarray:
+    """Robertson idf per term, as bm25s computes it (float32)."""
+    return np.log(1 + (n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+
+
+class _Pairs:
+    """Passages as (passage, term, count) triples in flat arrays, and the vocabulary; made
+    into a :class:`LexicalIndex` by :meth:`index`."""
+
+    def __init__(self, vocab: dict[str, int] | None = None, n_terms: int | None = None) -> None:
+        self.vocab: dict[str, int] = vocab if vocab is not None else {}
+        if n_terms is not None and self.vocab.get("", -1) >= n_terms:
+            del self.vocab[""]  # bm25s's stand-in for queries of no term: no column of its own
+        self.vids, self.lengths, self.per_doc = array("q"), array("q"), array("q")
+        self.cols, self.tfs = array("i"), array("f")
+        self.taken: list[tuple[np.ndarray, ...]] = []  # rows kept from a saved index
+        self.rows_taken = 0
+
+    def take(self, vids: np.ndarray, lengths: np.ndarray, doc: np.ndarray, col: np.ndarray,
+             tf: np.ndarray) -> None:
+        """Rows kept whole (``doc``: their new row numbers, from 0)."""
+        self.taken.append((vids, lengths, doc.astype(np.int32), col.astype(np.int32),
+                           tf.astype(np.float32)))
+        self.rows_taken += len(vids)
+
+    def add(self, items: Iterable[tuple[int, str]]) -> None:
+        vocab, cols, tfs = self.vocab, self.cols, self.tfs
+        for vid, text in items:
+            words = terms(text) or [""]
+            counts = Counter(vocab.setdefault(t, len(vocab)) for t in words)
+            self.vids.append(vid)
+            self.lengths.append(len(words))
+            self.per_doc.append(len(counts))
+            cols.extend(counts.keys())
+            tfs.extend(counts.values())
+
+    def index(self, k1: float, b: float) -> LexicalIndex:
+        bm25s = _bm25s()
+        vocab, first = self.vocab, self.rows_taken
+        added = len(self.vids)
+        parts = self.taken + [(
+            np.frombuffer(self.vids, dtype=np.int64) if added else np.zeros(0, np.int64),
+            np.frombuffer(self.lengths, dtype=np.int64) if added else np.zeros(0, np.int64),
+            first + np.repeat(np.arange(added, dtype=np.int32),
+                              np.frombuffer(self.per_doc, dtype=np.int64) if added
+                              else np.zeros(0, np.int64)).astype(np.int32),
+            np.frombuffer(self.cols, dtype=np.int32) if self.cols else np.zeros(0, np.int32),
+            np.frombuffer(self.tfs, dtype=np.float32) if self.tfs else np.zeros(0, np.float32),
+        )]
+        vids, length, doc, col, tf = (np.concatenate(x) for x in zip(*parts, strict=True))
+        n_docs = len(vids)
+        df_all = np.bincount(col, minlength=len(vocab))
+        df = {t: int(df_all[i]) for t, i in vocab.items() if t and df_all[i]}
+        bm25 = bm25s.BM25(k1=k1, b=b)
+        if n_docs:
+            idf = _idf(df_all, n_docs)
+            norm = k1 * (1 - b + b * length / length.mean())
+            weight = np.empty(len(col), dtype=np.float32)
+            for i in range(0, len(col), CHUNK):  # in parts: float64 temporaries stay small
+                part = slice(i, i + CHUNK)
+                weight[part] = idf[col[part]] * (tf[part] / (tf[part] + norm[doc[part]]))
+            # by term, passages in order within: the pairs come in passage order (those kept
+            # from a saved index first, in its term-major order, with lower row numbers)
+            order = np.argsort(col, kind="stable")
+            indptr = np.zeros(len(vocab) + 1, dtype=np.int32)
+            np.cumsum(df_all, out=indptr[1:])
+            bm25.scores = {"data": weight[order], "indices": doc[order], "indptr": indptr,
+                           "num_docs": n_docs}
+            if "" not in vocab:
+                vocab[""] = len(vocab)
+            bm25.vocab_dict = vocab
+            bm25.unique_token_ids_set = set(vocab.values())
+            bm25.nonoccurrence_array = None
+        return LexicalIndex(bm25, vids.copy(), df, n_docs, length.copy())
