@@ -181,6 +181,15 @@ def test_terms_normalise_numbers_and_stems():
     assert numbers("Some 950,0000 civilians") == [9500000.0]
 
 
+@given(st.text(alphabet=st.sampled_from("0123456789,.，﹐ aé١٢"), max_size=40)
+       | st.text(max_size=80))
+def test_numbers_lose_their_thousands_commas_and_only_they(text):
+    from qa.engine.terms import _TOKEN, fold, words
+
+    expected = [t.replace(",", "") if t[0].isdigit() else t for t in _TOKEN.findall(fold(text))]
+    assert words(text) == expected
+
+
 @given(st.text(max_size=200))
 def test_folding_lower_cases_and_drops_every_combining_mark(text):
     import unicodedata

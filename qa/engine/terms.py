@@ -57,12 +57,10 @@ def _drop_combining(match: re.Match[str]) -> str:
 
 def words(text: str) -> list[str]:
     """Raw tokens, folded, numbers normalised; stopwords kept."""
-    out = []
-    for tok in _TOKEN.findall(fold(text)):
-        if tok[0].isdigit():
-            tok = tok.replace(",", "")
-        out.append(tok)
-    return out
+    folded = fold(text)  # (NFKD makes "，" a comma)
+    found: list[str] = _TOKEN.findall(folded)
+    # only a number can hold a comma ("950,000"): words are letters and digits alone
+    return [t.replace(",", "") for t in found] if "," in folded else found
 
 
 def terms(text: str) -> list[str]:
