@@ -345,19 +345,26 @@ class _Pairs:
             tfs.extend(counts.values())
 
     def index(self, k1: float, b: float) -> LexicalIndex:
+        """The index of every row taken and added. Each large array is let go of as soon as it
+        is used (at 100k passages, ~11M pairs: 43 MB an int32 array), and the sort and the
+        weights are the only copies made."""
         bm25s = _bm25s()
         vocab, first = self.vocab, self.rows_taken
         added = len(self.vids)
-        parts = self.taken + [(
+        own = (
             np.frombuffer(self.vids, dtype=np.int64) if added else np.zeros(0, np.int64),
             np.frombuffer(self.lengths, dtype=np.int64) if added else np.zeros(0, np.int64),
-            first + np.repeat(np.arange(added, dtype=np.int32),
-                              np.frombuffer(self.per_doc, dtype=np.int64) if added
-                              else np.zeros(0, np.int64)).astype(np.int32),
+            np.repeat(np.arange(first, first + added, dtype=np.int32),
+                      np.frombuffer(self.per_doc, dtype=np.int64) if added
+                      else np.zeros(0, np.int64)),
             np.frombuffer(self.cols, dtype=np.int32) if self.cols else np.zeros(0, np.int32),
             np.frombuffer(self.tfs, dtype=np.float32) if self.tfs else np.zeros(0, np.float32),
-        )]
-        vids, length, doc, col, tf = (np.concatenate(x) for x in zip(*parts, strict=True))
+        )
+        parts, self.taken = self.taken + [own], []
+        # one part (a build): its arrays as they are; several (an update): put together
+        vids, length, doc, col, tf = (x[0] if len(x) == 1 else np.concatenate(x)
+                                      for x in zip(*parts, strict=True))
+        del parts, own
         n_docs = len(vids)
         df_all = np.bincount(col, minlength=len(vocab))
         df = {t: int(df_all[i]) for t, i in vocab.items() if t and df_all[i]}
@@ -369,12 +376,20 @@ class _Pairs:
             for i in range(0, len(col), CHUNK):  # in parts: float64 temporaries stay small
                 part = slice(i, i + CHUNK)
                 weight[part] = idf[col[part]] * (tf[part] / (tf[part] + norm[doc[part]]))
+            del tf
+            self.tfs = array("f")
             # by term, passages in order within: the pairs come in passage order (those kept
             # from a saved index first, in its term-major order, with lower row numbers)
             order = np.argsort(col, kind="stable")
+            del col
+            self.cols = array("i")
+            data = weight[order]
+            del weight
+            indices = doc[order]
+            del doc, order
             indptr = np.zeros(len(vocab) + 1, dtype=np.int32)
             np.cumsum(df_all, out=indptr[1:])
-            bm25.scores = {"data": weight[order], "indices": doc[order], "indptr": indptr,
+            bm25.scores = {"data": data, "indices": indices, "indptr": indptr,
                            "num_docs": n_docs}
             if "" not in vocab:
                 vocab[""] = len(vocab)
