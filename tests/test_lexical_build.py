@@ -124,3 +124,13 @@ def test_an_index_saved_without_lengths_is_built_anew():
     index = LexicalIndex.build([(1, "the bank raised rates")])
     index.lengths = None  # as saved before passage lengths were
     assert index._updated(Passages({1: "the bank raised rates"})) is None
+
+
+def test_a_damaged_lengths_file_means_built_anew(tmp_path, caplog):
+    index = LexicalIndex.build([(1, "the bank raised rates"), (2, "a storm hit")])
+    index._save(tmp_path / "bm25", {"format": 1, "generation": 1})
+    (tmp_path / "bm25" / "lengths.npy").write_bytes(b"not numpy")
+    assert LexicalIndex._load(tmp_path / "bm25", {"format": 1, "generation": 1}) is None
+    assert "damaged" in caplog.text and "rebuilding" in caplog.text
+    np.save(tmp_path / "bm25" / "lengths.npy", np.array([3], dtype=np.int32))  # one too few
+    assert LexicalIndex._load(tmp_path / "bm25", {"format": 1, "generation": 1}) is None
