@@ -18,6 +18,7 @@ import numpy as np
 
 from embeddings.backends import OTHER_MODELS_BACKEND, check_backend, create_backend
 from embeddings.backends import batch_size as backend_batch_size
+from embeddings.backends import pipelined as backend_pipelined
 from embeddings.backends.base import Backend, TokenBackend
 from embeddings.errors import ModelError
 from embeddings.model_files import ModelFiles, resolve_model, weights_sha256
@@ -253,8 +254,9 @@ class Encoder:
         return vector
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """Word pieces per text, special tokens included (not truncated). Tokenizer only."""
-        return self._counter().count(list(texts), keep=True)
+        """Word pieces per text, special tokens included (not truncated). Tokenizer only. With a
+        backend that will use them, the texts' word pieces are kept (for encode_passages)."""
+        return self._counter().count(list(texts), keep=backend_pipelined(self.backend))
 
     def _counter(self) -> Tokenizer:
         if self._tokenizer is None:

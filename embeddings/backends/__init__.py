@@ -35,6 +35,16 @@ def check_backend(name: str) -> str:
 BATCH_SIZES = {"openvino": 16}
 
 
+# Backend kinds that can start a forward pass and return at once (prepare_tokens, launch_tokens):
+# the only ones Encoder.encode_passages feeds the chunker's kept word pieces to.
+PIPELINED = {"openvino"}
+
+
+def pipelined(name: str) -> bool:
+    """Whether backend ``name`` takes word pieces put together (:meth:`Tokenizer.join`)."""
+    return name.partition("-")[0] in PIPELINED
+
+
 def batch_size(name: str) -> int:
     """The batch size backend ``name`` (canonical) works best with."""
     return BATCH_SIZES.get(name.partition("-")[0], 32)
