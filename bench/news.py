@@ -171,7 +171,8 @@ def ask(assistant, plan, qvec, k: int = 10):
     cands = assistant.retriever.retrieve(plan.query, qvec,
                                          max(k, answering.PASSAGES + RELATED),
                                          allowed=plan.allowed,
-                                         terms_for_rerank=plan.parsed.terms)
+                                         terms_for_rerank=plan.parsed.terms,
+                                         recent_to=plan.recent_to)
     ans = assistant.answer(plan.question, plan.parsed, qvec,
                            cands[:answering.PASSAGES + RELATED],
                            filtered=plan.allowed is not None, newest=plan.newest)

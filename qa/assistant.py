@@ -217,14 +217,15 @@ class Assistant:
         rewritten, context, referent = context_for(reading.question, history)
         q = Question.parse(reading.question, context, referent)
         return Plan(text, q, f"{search_text(rewritten)} {context}".strip(), allowed,
-                    reading.prefer_newest, note)
+                    reading.prefer_newest, note, reading.recent_to)
 
     def answer_plan(self, plan: Plan, qvec: np.ndarray) -> Answer:
         """The second half of :meth:`ask`: retrieve with the query vector, answer, cite."""
         q = plan.parsed
         cands = self.retriever.retrieve(plan.query, qvec, answering.PASSAGES + RELATED,
                                         allowed=plan.allowed,
-                                        terms_for_rerank=q.terms + q.referent_terms)
+                                        terms_for_rerank=q.terms + q.referent_terms,
+                                        recent_to=plan.recent_to)
         answer = self.answer(plan.question, q, qvec, cands, filtered=plan.allowed is not None,
                              newest=plan.newest)
         answer.time_reading = plan.time_reading
@@ -326,6 +327,7 @@ class Plan:
     allowed: np.ndarray | None   # the vids the filters leave (None: all)
     newest: bool                 # the newest near-best report leads
     time_reading: str | None     # what the answer says of the question's time words
+    recent_to: dt.date | None = None  # about the days before this date: their reports first
 
 
 def hit(c: Candidate) -> Hit:

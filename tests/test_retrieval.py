@@ -167,3 +167,52 @@ def test_a_damaged_bm25_file_is_rebuilt(qa_index, tmp_path, name, damage, caplog
     with IndexStore.open(copy) as store:  # saved again, whole
         assert LexicalIndex._load(copy / FOLDER, {"format": FORMAT,
                                                   "generation": store.manifest.generation})
+
+
+def test_recency_bonus_by_age():
+    from qa.engine.retrieval import RECENCY_DAYS, RECENCY_WEIGHT, recency
+
+    day = dt.date(2023, 3, 10)
+    assert recency(day, day) == RECENCY_WEIGHT
+    assert recency(day + dt.timedelta(days=1), day) == RECENCY_WEIGHT  # dated the day after
+    assert recency(day + dt.timedelta(days=2), day) == 0.0              # after the question
+    week = day - dt.timedelta(days=int(RECENCY_DAYS))
+    assert recency(week, day) == pytest.approx(RECENCY_WEIGHT / np.e)
+    assert recency(day - dt.timedelta(days=60), day) < 0.001
+    assert recency(None, day) == 0.0
+
+
+def test_a_question_about_recent_days_prefers_their_reports(qa_assistant):
+    from qa.engine.retrieval import RECENCY_WEIGHT, recency
+
+    r = qa_assistant.retriever
+    query = "Idlib Turkish soldiers"
+    qvec = qa_assistant.encoder.encode_query(query)
+    plain = r.retrieve(query, qvec, 8)
+    day = dt.date(2020, 2, 28)  # the AFP article's date; the others are undated
+    recent = r.retrieve(query, qvec, 8, recent_to=day + dt.timedelta(days=2))
+    base = {c.vid: c.score for c in plain}
+    for c in recent:
+        assert c.recency == recency(c.passage.published, day + dt.timedelta(days=2))
+        assert (c.recency > 0) == (c.passage.published == day)
+        if c.vid in base:
+            assert c.score == pytest.approx(base[c.vid] + c.recency, abs=1e-6)
+    assert [c.score for c in recent] == sorted((c.score for c in recent), reverse=True)
+    rank = {c.vid: i for i, c in enumerate(plain)}
+    moved = [c for c in recent if c.passage.published == day and c.vid in rank]
+    assert moved and all(i <= rank[c.vid] for i, c in enumerate(recent) if c in moved)
+    assert any(i < rank[c.vid] for i, c in enumerate(recent) if c in moved)
+    # a date the article was not yet published by: no bonus
+    before = r.retrieve(query, qvec, 8, recent_to=day - dt.timedelta(days=3))
+    assert all(c.recency == 0 for c in before)
+    assert [c.vid for c in before] == [c.vid for c in plain]
+    assert RECENCY_WEIGHT > 0
+
+
+def test_ask_reads_recent_days_against_today(qa_assistant):
+    question = "How many Turkish soldiers were killed in Idlib this week?"
+    plan = qa_assistant.plan(question, today=dt.date(2020, 2, 29))
+    assert plan.recent_to == dt.date(2020, 2, 29)
+    answer = qa_assistant.ask(question, today=dt.date(2020, 2, 29))
+    assert answer.found and "33" in answer.answer
+    assert qa_assistant.plan("How many soldiers were killed in Idlib?").recent_to is None

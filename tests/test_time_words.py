@@ -135,8 +135,35 @@ def test_reading(question: str, today: dt.date | None, searched: str, newest: bo
     r = read_time(question, today)
     assert (r.question, r.prefer_newest, r.published_from, r.published_to, r.unreadable) == \
         (searched, newest, lo, hi, bad)
-    said = lo or hi or newest or bad
+    said = lo or hi or newest or bad or r.recent_to  # recency: test_recent_days below
     assert (r.description is not None) == bool(said)
+
+
+RECENT = [
+    # the question is about the days before today: the reports of those days are preferred
+    ("Which company confirmed this week that it was laying off 10,000 employees?", True),
+    ("World leaders met at the UN this week. Where is the UN headquartered?", True),
+    ("Wednesday was World Water Day. What share of people lack clean water?", True),
+    ("Which show did Netflix recently renew?", True),
+    ("What did the president say on Tuesday?", True),
+    ("What is the latest death toll?", True),
+    ("Who is the current prime minister?", True),
+    ("What did the minister announce today?", True),
+    # no such words
+    ("Which newspapers, including USA TODAY, dropped the strip?", False),
+    ("Who won the 2020 election?", False),
+    ("Where is the UN headquartered?", False),
+    ("What did NATO urge in February 2020?", False),
+]
+
+
+@pytest.mark.parametrize("question,recent", RECENT, ids=[c[0] for c in RECENT])
+def test_recent_days(question: str, recent: bool) -> None:
+    r = read_time(question, THU)
+    assert r.recent_to == (THU if recent else None)
+    assert read_time(question, None).recent_to is None  # nothing to read them against
+    if recent and not r.prefer_newest and not r.filters:
+        assert r.description == "recent reports preferred (up to 15 June 2023)"
 
 
 def test_descriptions_say_the_reading_in_plain_words() -> None:

@@ -9,13 +9,20 @@ then the best few re-ranked by their sentences.
 3. The top ``RERANK`` passages are re-scored with what their best sentence says: the highest
    cosine of a sentence to the query, and the highest idf-weighted share of the query's terms
    in one sentence. A question usually targets one sentence; a 200-token passage vector blurs it.
+4. A question about the days before a date ("this week", "on Tuesday", "recently": ``recent_to``)
+   adds a recency bonus to the passages published then, from steps 2 and 3 on:
+   ``RECENCY_WEIGHT * exp(-days / RECENCY_DAYS)`` for an article ``days`` old on that date (one
+   dated a day after it counts as of that day; later or undated ones get none).
 
-All weights were tuned on SQuAD v1.1 dev, even-numbered articles only
-(``python -m bench squad --part dev --tune``).
+The weights of steps 1-3 were tuned on SQuAD v1.1 dev, even-numbered articles only
+(``python -m bench squad --part dev --tune``); the recency bonus on the tuning half of the real
+news questions (``python -m bench news --part tune``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -37,9 +44,13 @@ RERANK = 15             # passages re-scored by their sentences
 # re-ranking weights: passage cosine, passage BM25 (scaled), best sentence cosine, best
 # sentence term coverage; the score is their weighted mean
 RERANK_WEIGHTS = (0.5, 0.2, 0.6, 0.45)
+RECENCY_WEIGHT = 0.2    # the bonus of a passage published on the day the question is about
+RECENCY_DAYS = 7.0      # it falls by e every this many days before
 
 # a SentenceVectors, or a function returning one (loaded on first use)
 SentenceSource = SentenceVectors | Callable[[], SentenceVectors]
+# what a passage adds to its score (the recency bonus)
+Bonus = Callable[[StoredPassage], float]
 
 
 @dataclass
@@ -66,6 +77,7 @@ class Candidate:
     bm25: float = 0.0
     sentence: float = 0.0         # best sentence cosine (after re-ranking)
     coverage: float = 0.0         # best sentence's idf-weighted share of the query terms
+    recency: float = 0.0          # the recency bonus in ``score`` (step 4)
     duplicates: list[int] = field(default_factory=list)
 
     @classmethod
@@ -99,19 +111,23 @@ class Retriever:
 
     def retrieve(self, query: str, qvec: np.ndarray | None, k: int, *,
                  allowed: np.ndarray | None = None, collapse: bool = True,
-                 terms_for_rerank: list[str] | None = None) -> list[Candidate]:
+                 terms_for_rerank: list[str] | None = None,
+                 recent_to: dt.date | None = None) -> list[Candidate]:
         """The ``k`` best passages for ``query``; ``qvec`` is its embedding (None: BM25 only).
         ``allowed`` restricts to those vids (filters). ``terms_for_rerank``: the query terms
-        whose coverage by a sentence counts (default: all of the query's)."""
+        whose coverage by a sentence counts (default: all of the query's). ``recent_to``: the
+        question is about the days before this date; their reports get a bonus."""
         if allowed is not None and len(allowed) == 0:
             return []
         fused = self._fuse(query, qvec, max(self.depth, 2 * k), allowed)
         reranks = qvec is not None and self._reranks()
         keep = max(k, self.rerank) if reranks else k
+        bonus = None if recent_to is None else lambda p: recency(p.published, recent_to)
         if collapse:
-            cands = self.collapse(fused[: max(3 * keep, keep + 10)], keep)
+            cands = self.collapse(fused[: max(3 * keep, keep + 10)], keep, bonus)
         else:
-            cands = self._read(fused[:keep])
+            depth = keep if bonus is None else max(3 * keep, keep + 10)
+            cands = self._add_bonus(self._read(fused[:depth]), bonus)[:keep]
         if reranks and qvec is not None:
             self._rerank(cands, qvec, terms(query) if terms_for_rerank is None
                          else terms_for_rerank)
@@ -167,13 +183,24 @@ class Retriever:
         passages = {p.vid: p for p in self.store.passages([c.vid for c in fused])}
         return [Candidate.read(c, passages[c.vid]) for c in fused if c.vid in passages]
 
+    @staticmethod
+    def _add_bonus(cands: list[Candidate], bonus: Bonus | None) -> list[Candidate]:
+        """``cands`` with ``bonus`` of their passage added to their score, best first."""
+        if bonus is None:
+            return cands
+        for c in cands:
+            c.recency = bonus(c.passage)
+            c.score += c.recency
+        return sorted(cands, key=lambda c: -c.score)
+
     # -- 2. near-duplicates collapse ---------------------------------------------------------
-    def collapse(self, fused: list[Fused], k: int) -> list[Candidate]:
+    def collapse(self, fused: list[Fused], k: int, bonus: Bonus | None = None
+                 ) -> list[Candidate]:
         """The best ``k``, dropping passages that overlap a better one of the same article, or
-        repeat its text."""
+        repeat its text. ``bonus``: added to each passage's score first."""
         if not fused:
             return []
-        cands = self._read(fused)
+        cands = self._add_bonus(self._read(fused), bonus)
         vecs = self.store.vectors([c.vid for c in cands])
         kept: list[tuple[Candidate, int]] = []
         for i, c in enumerate(cands):
@@ -215,9 +242,20 @@ class Retriever:
         wd, wl, ws, wc = RERANK_WEIGHTS
         for c in top:
             c.score = (wd * c.dense + wl * c.lexical + ws * c.sentence + wc * c.coverage) / (
-                wd + wl + ws + wc)
+                wd + wl + ws + wc) + c.recency
         top.sort(key=lambda c: -c.score)
         cands[: len(top)] = top
+
+
+def recency(published: dt.date | None, recent_to: dt.date) -> float:
+    """The recency bonus of an article published on ``published`` for a question about the days
+    before ``recent_to`` (step 4 of the module docstring)."""
+    if published is None:
+        return 0.0
+    days = (recent_to - published).days
+    if days < -1:
+        return 0.0
+    return RECENCY_WEIGHT * math.exp(-max(days, 0) / RECENCY_DAYS)
 
 
 @dataclass(frozen=True)
