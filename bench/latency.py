@@ -31,10 +31,15 @@ def warm(n: int) -> None:
     assistant._encoder = load_encoder(backend=backend)  # queries as the product runs them
     sentences = assistant.sentence_vectors
     sentences.encoder = assistant._encoder
-    print(f"warm figures with the {backend} encoder for queries", flush=True)
     assistant.warm_up()
+    print(f"warm figures with the {backend} encoder for queries, the re-ranker on "
+          f"{assistant.reranker.name if assistant.reranker else 'none'}", flush=True)
     questions = [q.text for q in corpus.questions[:: max(1, len(corpus.questions) // n)]][:n]
-    for label in ("sentence vectors stored", "sentence vectors embedded on demand"):
+    reranker = assistant.reranker
+    for label in ("sentence vectors stored", "sentence vectors stored, no re-ranker",
+                  "sentence vectors embedded on demand"):
+        assistant._reranker = None if "no re-ranker" in label else reranker
+        assistant.rerank = assistant._reranker is not None
         if label.endswith("demand"):
             assistant._sentences = SentenceVectors(assistant.encoder, None)
         times = []

@@ -124,14 +124,15 @@ class CachedSentences(SentenceVectors):
         return np.stack([self._mem[k] for k in keys])
 
 
-def setup(part: str = "test", chars: int | None = None, alone: bool = False):
+def setup(part: str = "test", chars: int | None = None, alone: bool = False,
+          rerank: bool = True):
     from qa.assistant import Assistant
 
     encoder = load_encoder()
     cache = VectorCache(encoder)
     corpus = news_corpus(encoder.count_tokens, part, chars=chars)
     store = build_index(f"news{chars or ''}", corpus, encoder, cache, sentences=not alone)
-    assistant = Assistant(store, encoder=encoder)
+    assistant = Assistant(store, encoder=encoder, rerank=rerank)
     if alone:
         assistant._sentences = CachedSentences(cache)
     return assistant, corpus, cache
@@ -194,6 +195,8 @@ def main(argv: list[str]) -> int:
                     help="write each question's Answer JSON to FILE (one line each), to read")
     ap.add_argument("--no-time", action="store_true",
                     help="ignore the questions' time words (as before issue 13), to compare")
+    ap.add_argument("--no-rerank", action="store_true",
+                    help="answer without the cross-encoder re-ranker, to compare")
     ap.add_argument("--alone", action="store_true",
                     help="answer with sentences embedded alone (cached), not late-chunked ones")
     args = ap.parse_args(argv)
@@ -201,12 +204,13 @@ def main(argv: list[str]) -> int:
     from qa.engine import answering
     from qa.engine.retrieval import Retriever
 
-    assistant, corpus, cache = setup(args.part, args.chars, args.alone)
+    assistant, corpus, cache = setup(args.part, args.chars, args.alone, not args.no_rerank)
     questions = corpus.questions[::args.every]
     answerable = [q for q in questions if q.answers]
     lengths = [p.end - p.start for p in corpus.passages]
     lead_note = f", leads of {args.chars} chars" if args.chars else ""
     lead_note += ", sentences embedded alone" if args.alone else ""
+    lead_note += ", no re-ranker" if args.no_rerank else ""
     print(f"RealTimeQA 2023{lead_note}, {args.part} half: {len(answerable)} answerable + "
           f"{len(questions) - len(answerable)} out-of-corpus questions over "
           f"{len(corpus.articles)} articles ({len(corpus.passages)} passages, mean "

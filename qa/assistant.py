@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -28,8 +29,12 @@ from qa.models import Answer, Hit, IndexInfo
 
 if TYPE_CHECKING:
     from embeddings.protocols import PassageStore, TextEncoder
+    from embeddings.reranker import Reranker
 
 MAX_K = 100
+# the adapter that makes the bundled MiniLM the answer re-ranker (bench/train_reranker.py)
+RERANKER_ADAPTER = Path(__file__).parent / "engine" / "reranker.npz"
+log = logging.getLogger(__name__)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 WARM_FILL = 2_000  # warm_up() embeds missing sentence vectors of indexes up to this size
 RELATED = 3
@@ -80,8 +85,12 @@ class Assistant:
     """
 
     def __init__(self, store: PassageStore, *, encoder: TextEncoder | None = None,
-                 model: str | None = None) -> None:
+                 model: str | None = None, rerank: bool = True) -> None:
         self.store = store
+        # the answer-sentence re-ranker (a cross-encoder on the bundled MiniLM): loaded on
+        # first use; False, or a failure to load it (said once in the log), answers without
+        self.rerank = rerank
+        self._reranker: Reranker | None = None
         self._model = model
         self._encoder = encoder
         self._lock = threading.RLock()
@@ -131,6 +140,7 @@ class Assistant:
         encoder = self.encoder
         encoder.warm_up()
         encoder.encode_query("warm up")
+        _ = self.reranker
         if self.store.manifest.passages <= WARM_FILL:
             missing = self.store.passages_without_sentence_vectors()
             if missing:  # an index from format 1: embed their sentences alone, in memory
@@ -216,6 +226,8 @@ class Assistant:
         allowed = self._allowed(source, lo, hi, undated=applied)  # undated ones: said so
         rewritten, context, referent = context_for(reading.question, history)
         q = Question.parse(reading.question, context, referent)
+        if rewritten != reading.question:
+            q.rewritten = rewritten
         return Plan(text, q, f"{search_text(rewritten)} {context}".strip(), allowed,
                     reading.prefer_newest, note, reading.recent_to)
 
@@ -272,8 +284,30 @@ class Assistant:
 
     def score(self, q: Question, qvec: np.ndarray, cands: list[Candidate]) -> Scoring:
         """The scored sentences of ``cands``, the confidence and the decision to answer
-        (:func:`qa.engine.answering.score` with this index's idf and sentence vectors)."""
-        return answering.score(q, qvec, cands, self.lexical.idf, self.sentence_vectors.of)
+        (:func:`qa.engine.answering.score` with this index's idf and sentence vectors, and the
+        re-ranker)."""
+        return answering.score(q, qvec, cands, self.lexical.idf, self.sentence_vectors.of,
+                               self._rerank_scores if self.reranker is not None else None)
+
+    @property
+    def reranker(self) -> Reranker | None:
+        """The answer-sentence re-ranker, or None (switched off, or it could not load)."""
+        with self._lock:
+            if self._reranker is None and self.rerank:
+                from embeddings.reranker import Reranker, RerankerError
+
+                try:
+                    self._reranker = Reranker(RERANKER_ADAPTER)
+                    self._reranker.warm_up()
+                except RerankerError as exc:
+                    log.warning("answering without the re-ranker: %s", str(exc).splitlines()[0])
+                    self._reranker, self.rerank = None, False
+            return self._reranker
+
+    def _rerank_scores(self, question: str, sentences: Sequence[str]) -> np.ndarray:
+        reranker = self._reranker
+        return reranker.scores(question, sentences) if reranker is not None else \
+            np.zeros(len(sentences), dtype=np.float32)
 
     def reply(self, text: str, q: Question, scoring: Scoring, cands: list[Candidate]) -> Answer:
         """The answer as the user sees it: the chosen sentences cited, or a refusal."""

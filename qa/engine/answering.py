@@ -32,6 +32,8 @@ Vector = np.ndarray
 Idf = Callable[[str], float]
 # sentences -> their unit vectors, one row each (SentenceVectors.of)
 Embed = Callable[[Sequence["Sentence"]], np.ndarray]
+# (question, sentences) -> one logit a sentence: it answers the question (Reranker.scores)
+Rerank = Callable[[str, Sequence[str]], np.ndarray]
 
 
 class Features(NamedTuple):
@@ -58,6 +60,12 @@ WEIGHTS = Features(dense=0.5, lexical=0.5, context=0.3, passage=1.5, type=0.4, s
 # A second sentence joins the answer when it scores this close to the best: on SQuAD dev, 37%
 # of answers get two sentences and accuracy goes from 0.72 (one) to 0.79.
 SECOND_RATIO = 0.93
+# The cross-encoder re-ranker (``embeddings.reranker``) reads the question and each of the best
+# RERANK_SENTENCES sentences together; its probability that the sentence answers, times
+# RERANKER_WEIGHT, is added to their score. Set on the news tune half
+# (``python -m bench news --part tune``); the confidence stays that of the features alone.
+RERANK_SENTENCES = 8
+RERANKER_WEIGHT = 1.0
 
 
 class ConfidenceFeatures(NamedTuple):
@@ -107,6 +115,7 @@ class Sentence:
     vector: Vector | None = None
     focus: float = 1.0     # 1 when it names all of what a "how many" question counts
     contradicted: bool = False  # it counts the asked thing of another kind ("Turkish soldiers")
+    answers: float | None = None  # the re-ranker's probability that it answers (None: not read)
 
     @property
     def article_id(self) -> str:
@@ -131,10 +140,11 @@ class Scoring:
 
 
 def score(question: Question, qvec: Vector | None, cands: list[Candidate], idf: Idf,
-          embed: Embed | None) -> Scoring:
+          embed: Embed | None, rerank: Rerank | None = None) -> Scoring:
     """Score the sentences of the top passages and decide whether to answer: featurize, rank,
-    confidence, threshold. The sentences of the other passages retrieved are scored too (for
-    corroboration: :attr:`Scoring.retrieved`), but answers and the confidence come from the top
+    confidence, threshold, then re-rank the best few with the cross-encoder (``rerank``; None:
+    not). The sentences of the other passages retrieved are scored too (for corroboration:
+    :attr:`Scoring.retrieved`), but answers and the confidence come from the top
     :data:`PASSAGES`. ``embed``: sentence vectors (None: no dense feature). The assistant and
     the benchmarks both call this, so what is measured is what answers."""
     sentences = candidate_sentences(cands, m=len(cands))
@@ -142,8 +152,24 @@ def score(question: Question, qvec: Vector | None, cands: list[Candidate], idf: 
     featurize(question, qvec, sentences, cands, idf, vectors)
     retrieved = rank(sentences)
     ranked = [s for s in retrieved if s.rank < PASSAGES]
-    return Scoring(ranked, confidence_features(ranked, cands), confidence(ranked, cands),
-                   retrieved)
+    signals, conf = confidence_features(ranked, cands), confidence(ranked, cands)
+    if rerank is not None:
+        ranked = reranked(question.standalone, ranked, rerank)
+    return Scoring(ranked, signals, conf, retrieved)
+
+
+def reranked(question: str, ranked: list[Sentence], rerank: Rerank,
+             top: int = RERANK_SENTENCES, weight: float = RERANKER_WEIGHT) -> list[Sentence]:
+    """``ranked`` with its best ``top`` sentences re-scored: ``weight`` times the re-ranker's
+    probability that the sentence answers ``question`` is added to each score."""
+    head = ranked[:top]
+    if not head:
+        return ranked
+    logits = np.asarray(rerank(question, [s.text for s in head]), dtype=np.float64)
+    for s, z in zip(head, logits):
+        s.answers = float(1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0))))
+        s.score += weight * s.answers
+    return sorted(head, key=lambda s: -s.score) + ranked[top:]
 
 
 def candidate_sentences(cands: list[Candidate], m: int = PASSAGES) -> list[Sentence]:

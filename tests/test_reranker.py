@@ -1,0 +1,174 @@
+"""The answer-sentence re-ranker: the shipped adapter on the bundled MiniLM, exported to int8,
+tells answers from the sentences around them; a missing, damaged or mismatched adapter is
+refused with one line, and the assistant answers without it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import zipfile
+
+import numpy as np
+import pytest
+
+from embeddings.reranker import PairModel, Reranker, RerankerError, adapter_meta
+from qa.assistant import RERANKER_ADAPTER
+
+pytestmark = pytest.mark.slow
+
+PAIRS = [
+    ("How many Turkish soldiers were killed in Idlib?",
+     "At least 33 Turkish soldiers were killed in an air strike in Idlib on Thursday.",
+     "Turkey is a member of NATO and hosts millions of Syrian refugees."),
+    ("Who is the secretary general of NATO?",
+     "NATO Secretary General Jens Stoltenberg urged Russia and Syria to stop the offensive.",
+     "The alliance met in Brussels at the request of Turkey."),
+    ("Where is the UN headquartered?",
+     "The United Nations is headquartered in New York City.",
+     "World leaders gathered for the annual General Assembly this week."),
+    ("Which company confirmed it was laying off 10,000 employees?",
+     "Microsoft confirmed on Wednesday that it is laying off 10,000 employees.",
+     "Layoffs have swept the technology industry in recent months."),
+]
+
+
+@pytest.fixture(scope="module")
+def reranker() -> Reranker:
+    r = Reranker(RERANKER_ADAPTER)
+    r.warm_up()
+    return r
+
+
+def test_the_shipped_adapter_is_small_and_says_what_made_it():
+    assert RERANKER_ADAPTER.stat().st_size < 3_000_000
+    meta = adapter_meta(RERANKER_ADAPTER)
+    assert meta["weights_sha256"] == (
+        "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db")
+    assert {"squad", "seed", "rank", "epochs"} <= set(meta)
+
+
+@pytest.mark.parametrize("question, answer, other", PAIRS, ids=[p[0] for p in PAIRS])
+def test_the_answer_scores_above_the_sentence_beside_it(reranker, question, answer, other):
+    a, b = reranker.scores(question, [answer, other])
+    assert a > b
+
+
+def test_int8_scores_follow_the_merged_torch_model(reranker):
+    model = PairModel.from_bundled(adapter=RERANKER_ADAPTER)
+    questions = [q for q, a, b in PAIRS for _ in (a, b)]
+    sentences = [s for _, a, b in PAIRS for s in (a, b)]
+    import torch
+
+    with torch.inference_mode():
+        want = model(questions, sentences).numpy()
+    got = np.concatenate([reranker.scores(q, [a, b]) for q, a, b in PAIRS])
+    assert np.corrcoef(got, want)[0, 1] > 0.98
+    assert np.abs(got - want).max() < 1.0
+
+
+def test_no_sentences_no_scores(reranker):
+    assert reranker.scores("Who?", []).shape == (0,)
+
+
+def test_a_missing_adapter_is_refused_in_one_line(tmp_path):
+    with pytest.raises(RerankerError, match="no re-ranker adapter at .*nothing.npz"):
+        Reranker(tmp_path / "nothing.npz").warm_up()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "no meta", "other weights"])
+def test_a_damaged_or_mismatched_adapter_is_refused(tmp_path, damage):
+    bad = tmp_path / "adapter.npz"
+    data = RERANKER_ADAPTER.read_bytes()
+    if damage == "garbage":
+        bad.write_bytes(b"not an adapter at all")
+    elif damage == "truncated":
+        bad.write_bytes(data[: len(data) // 2])
+    else:
+        with np.load(RERANKER_ADAPTER) as z:
+            arrays = {k: z[k] for k in z.files}
+        if damage == "no meta":
+            del arrays["meta"]
+        else:
+            meta = json.loads(bytes(arrays["meta"]).decode())
+            meta["weights_sha256"] = "0" * 64
+            arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        np.savez(bad, **arrays)
+    with pytest.raises(RerankerError) as err:
+        Reranker(bad).warm_up()
+    assert "\n" not in str(err.value) and "adapter" in str(err.value)
+    assert zipfile  # (np.load reads npz files as zip archives)
+
+
+def test_the_assistant_answers_without_a_reranker_that_cannot_load(qa_index, tmp_path,
+                                                                     monkeypatch, caplog):
+    import qa.assistant
+    from qa.assistant import Assistant
+
+    monkeypatch.setattr(qa.assistant, "RERANKER_ADAPTER", tmp_path / "missing.npz")
+    with Assistant.open(qa_index) as a:
+        answer = a.ask("How many Turkish soldiers were killed in Idlib?")
+        assert a.reranker is None
+    assert answer.found and "33" in answer.answer
+    assert "answering without the re-ranker" in caplog.text
+
+
+def test_the_assistant_reranks_the_best_sentences(qa_assistant):
+    from qa.engine import answering
+
+    assert qa_assistant.reranker is not None
+    plan = qa_assistant.plan("How many Turkish soldiers were killed in Idlib?",
+                             today=dt.date(2020, 2, 28))
+    qvec = qa_assistant.encoder.encode_query(plan.query)
+    cands = qa_assistant.retriever.retrieve(plan.query, qvec, answering.PASSAGES)
+    ranked = qa_assistant.score(plan.parsed, qvec, cands).ranked
+    read = [s for s in ranked if s.answers is not None]
+    assert len(read) == min(answering.RERANK_SENTENCES, len(ranked))
+    assert ranked[: len(read)] == read  # the sentences read lead, best first
+    assert [s.score for s in read] == sorted((s.score for s in read), reverse=True)
+    assert "33" in ranked[0].text
+
+
+def test_training_lists_put_the_answer_sentence_first():
+    from bench.train_reranker import NEGATIVES, squad_lists
+
+    lists = squad_lists(40, random.Random(0))
+    assert len(lists) == 40
+    for question, sentences, gold in lists:
+        assert gold == 0 and 2 <= len(sentences) <= NEGATIVES + 1
+        assert question.strip() and all(s.strip() for s in sentences)
+    assert squad_lists(40, random.Random(0)) == lists  # reproducible
+
+
+def test_a_follow_up_is_reread_with_whom_it_means(qa_assistant, monkeypatch):
+    from qa.engine import answering
+
+    seen = []
+    real = answering.reranked
+
+    def spy(question, ranked, rerank, *args, **kwargs):
+        seen.append(question)
+        return real(question, ranked, rerank, *args, **kwargs)
+
+    monkeypatch.setattr(answering, "reranked", spy)
+    chat = qa_assistant.chat()
+    chat.ask("Who is the NATO secretary general?")
+    answer = chat.ask("What did he urge?")
+    assert answer.found
+    assert "Stoltenberg" in seen[-1] and "he urge" not in seen[-1]
+    assert qa_assistant.plan("What did NATO urge?").parsed.standalone == "What did NATO urge?"
+
+
+def test_training_is_reproducible_and_writes_a_loadable_adapter(tmp_path, monkeypatch):
+    from bench.train_reranker import main
+
+    monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "cache"))  # its int8 model goes there
+
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    for out in (a, b):
+        assert main(["--squad", "8", "--news-repeat", "0", "--out", str(out)]) == 0
+    assert a.read_bytes() == b.read_bytes()
+    assert adapter_meta(a)["squad"] == 8
+    r = Reranker(a)
+    assert r.scores("Who leads NATO?", ["Stoltenberg leads NATO.", "It rained."]).shape == (2,)
+    assert any((tmp_path / "cache").rglob("reranker-*-int8-*"))
