@@ -92,8 +92,8 @@ def news_lists(part: str = "tune") -> list[tuple[str, list[str], int]]:
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench train-reranker")
     ap.add_argument("--out", type=Path, default=OUT)
-    ap.add_argument("--squad", type=int, default=3000, help="SQuAD questions to train on")
-    ap.add_argument("--news-repeat", type=int, default=2,
+    ap.add_argument("--squad", type=int, default=5000, help="SQuAD questions to train on")
+    ap.add_argument("--news-repeat", type=int, default=3,
                     help="times each news list is seen per epoch")
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
