@@ -172,3 +172,18 @@ def test_training_is_reproducible_and_writes_a_loadable_adapter(tmp_path, monkey
     r = Reranker(a)
     assert r.scores("Who leads NATO?", ["Stoltenberg leads NATO.", "It rained."]).shape == (2,)
     assert any((tmp_path / "cache").rglob("reranker-*-int8-*"))
+
+
+def test_a_sentence_that_asks_gets_no_bonus():
+    from qa.engine import answering
+
+    class S:
+        def __init__(self, text, score):
+            self.text, self.score, self.answers = text, score, None
+
+    ranked = [S("Which park allows wild camping again?", 2.0),
+              S("Wild camping is allowed in Dartmoor again, a court ruled.", 1.9)]
+    out = answering.reranked("Which park allows wild camping?", ranked,  # type: ignore[arg-type]
+                             lambda q, texts: np.array([5.0, 5.0]))
+    assert out[0].text.startswith("Wild camping") and out[1].answers == 0.0
+    assert out[0].answers == pytest.approx(1 / (1 + np.exp(-5.0)))

@@ -167,7 +167,9 @@ def reranked(question: str, ranked: list[Sentence], rerank: Rerank,
         return ranked
     logits = np.asarray(rerank(question, [s.text for s in head]), dtype=np.float64)
     for s, z in zip(head, logits):
-        s.answers = float(1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0))))
+        # a sentence that asks (a quiz printing its own question) states no answer
+        asks = s.text.rstrip(" \"'”’)»").endswith("?")
+        s.answers = 0.0 if asks else float(1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0))))
         s.score += weight * s.answers
     return sorted(head, key=lambda s: -s.score) + ranked[top:]
 
