@@ -105,15 +105,16 @@ class Assistant:
 
     @classmethod
     def open(cls, index: str | Path | None = None, *, model: str | None = None,
-             store: str | None = None) -> Assistant:
+             store: str | None = None, rerank: bool = True) -> Assistant:
         """The assistant for ``index`` (default: ``$QA_INDEX`` or the user's data folder,
         built from the bundled samples on first use), or for the store at ``store`` (a URL:
-        ``qdrant:PATH`` or ``http(s)://HOST:6333``; default ``$QA_STORE``)."""
+        ``qdrant:PATH`` or ``http(s)://HOST:6333``; default ``$QA_STORE``). ``rerank=False``:
+        answer without the cross-encoder re-ranker (faster, less often right)."""
         from qa.indexing.location import open_index
 
         if store is None:
-            return cls(open_index(index, model=model), model=model)
-        return cls(open_index(index, model=model, store=store), model=model)
+            return cls(open_index(index, model=model), model=model, rerank=rerank)
+        return cls(open_index(index, model=model, store=store), model=model, rerank=rerank)
 
     # -- the model -------------------------------------------------------------------------
     @property

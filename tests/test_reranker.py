@@ -187,3 +187,16 @@ def test_a_sentence_that_asks_gets_no_bonus():
                              lambda q, texts: np.array([5.0, 5.0]))
     assert out[0].text.startswith("Wild camping") and out[1].answers == 0.0
     assert out[0].answers == pytest.approx(1 / (1 + np.exp(-5.0)))
+
+
+def test_which_report_leads_is_decided_on_the_features_not_the_bonus(qa_assistant):
+    from qa.engine import answering
+
+    plan = qa_assistant.plan("How many people have been displaced?")
+    qvec = qa_assistant.encoder.encode_query(plan.query)
+    cands = qa_assistant.retriever.retrieve(plan.query, qvec, answering.PASSAGES)
+    ranked = qa_assistant.score(plan.parsed, qvec, cands).ranked
+    read = [s for s in ranked if s.answers is not None]
+    assert read and all(s.score == pytest.approx(s.base + answering.RERANKER_WEIGHT * s.answers)
+                        for s in read)
+    assert all(s.score == s.base for s in ranked if s.answers is None)

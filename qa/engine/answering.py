@@ -116,6 +116,8 @@ class Sentence:
     focus: float = 1.0     # 1 when it names all of what a "how many" question counts
     contradicted: bool = False  # it counts the asked thing of another kind ("Turkish soldiers")
     answers: float | None = None  # the re-ranker's probability that it answers (None: not read)
+    base: float = 0.0      # ``score`` from the features alone, before the re-ranker's bonus:
+    #                        what decides corroboration and which report leads (evidence.py)
 
     @property
     def article_id(self) -> str:
@@ -221,7 +223,7 @@ def rank(sentences: list[Sentence], weights: Features = WEIGHTS) -> list[Sentenc
     """The sentences best first, each ``score`` set to ``features . weights``."""
     w = np.array(weights, dtype=np.float32)
     for s in sentences:
-        s.score = float(s.features.array() @ w)
+        s.score = s.base = float(s.features.array() @ w)
     return sorted(sentences, key=lambda s: -s.score)
 
 

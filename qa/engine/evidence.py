@@ -39,13 +39,13 @@ def supporting(question: Question, answer: list[Sentence], ranked: list[Sentence
     fled")."""
     if not answer or answer[0].vector is None:
         return []
-    best = answer[0].score
+    best = answer[0].base
     asked = set(numbers(question.text))
     group = group_of or (lambda article_id: article_id)
     used = {group(s.article_id) for s in answer}
     found: dict[str, list[tuple[Sentence, str, Sentence, float]]] = {}
     for s in ranked:
-        if s.vector is None or s.score < RELEVANT * best or group(s.article_id) in used:
+        if s.vector is None or s.base < RELEVANT * best or group(s.article_id) in used:
             continue
         for a in answer:
             role = _relation(question, a, s, asked)
@@ -129,10 +129,10 @@ def build(question: Question, answer: list[Sentence], ranked: list[Sentence],
     if not _disagree(question, order):
         body = said([x for r in order for x in r.sentences], "answer")
     else:
-        top = max(a.score for a in answer)
-        leads = sorted((r for r in order if r.first.score >= LEAD_RATIO * top),
+        top = max(a.base for a in answer)
+        leads = sorted((r for r in order if r.first.base >= LEAD_RATIO * top),
                        key=lambda r: _age(r.first))
-        others = sorted((r for r in order if r.first.score < LEAD_RATIO * top),
+        others = sorted((r for r in order if r.first.base < LEAD_RATIO * top),
                         key=lambda r: _age(r.first))
         parts = []
         for k, r in enumerate(leads + others):
