@@ -306,9 +306,18 @@ class Assistant:
             return self._reranker
 
     def _rerank_scores(self, question: str, sentences: Sequence[str]) -> np.ndarray:
+        """The re-ranker's logits; if it fails at run time, it is switched off (said once in
+        the log) and every sentence gets the same, so the order stays the features'."""
         reranker = self._reranker
-        return reranker.scores(question, sentences) if reranker is not None else \
-            np.zeros(len(sentences), dtype=np.float32)
+        if reranker is not None:
+            try:
+                return reranker.scores(question, sentences)
+            except (RuntimeError, ValueError, OSError) as exc:
+                log.warning("the re-ranker failed (%s): answering without it",
+                            str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                with self._lock:
+                    self._reranker, self.rerank = None, False
+        return np.zeros(len(sentences), dtype=np.float32)
 
     def reply(self, text: str, q: Question, scoring: Scoring, cands: list[Candidate]) -> Answer:
         """The answer as the user sees it: the chosen sentences cited, or a refusal."""

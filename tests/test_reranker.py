@@ -200,3 +200,20 @@ def test_which_report_leads_is_decided_on_the_features_not_the_bonus(qa_assistan
     assert read and all(s.score == pytest.approx(s.base + answering.RERANKER_WEIGHT * s.answers)
                         for s in read)
     assert all(s.score == s.base for s in ranked if s.answers is None)
+
+
+def test_a_reranker_failing_at_run_time_is_switched_off(qa_index, monkeypatch, caplog):
+    from qa.assistant import Assistant
+
+    with Assistant.open(qa_index) as a:
+        assert a.reranker is not None
+
+        def broken(question, sentences):
+            raise RuntimeError("inference failed\nwith details")
+
+        monkeypatch.setattr(a.reranker, "scores", broken)
+        answer = a.ask("How many Turkish soldiers were killed in Idlib?")
+        assert answer.found and "33" in answer.answer
+        assert a.reranker is None and not a.rerank
+        assert a.ask("What did NATO urge?").found
+    assert "the re-ranker failed (inference failed): answering without it" in caplog.text
