@@ -128,7 +128,7 @@ def main(argv: list[str]) -> int:
             batch = [data[i] for i in order[b:b + per_step]]
             qs = [q for q, sents, _ in batch for _ in sents]
             ss = [s for _, sents, _ in batch for s in sents]
-            scores = model(qs, ss)
+            scores = model.score(qs, ss)
             loss = torch.zeros(())
             at = 0
             for _, sents, gold in batch:

@@ -12,13 +12,7 @@ import numpy as np
 
 from embeddings.errors import ModelError
 from embeddings.reranker_export import Scorer, load_scorer
-from embeddings.reranker_model import (
-    PairModel,
-    RerankerError,
-    adapter_meta,
-    bundled_path,
-    save_adapter,
-)
+from embeddings.reranker_model import PairModel, RerankerError, adapter_meta, save_adapter
 
 
 class Reranker:
@@ -26,10 +20,8 @@ class Reranker:
     this CPU (:mod:`embeddings.reranker_export`); loads on first use and is safe to share
     between threads."""
 
-    def __init__(self, adapter: Path, folder: Path | None = None,
-                 backend: str | None = None) -> None:
+    def __init__(self, adapter: Path, backend: str | None = None) -> None:
         self.adapter = adapter
-        self.folder = folder
         self.backend = backend
         self._scorer: Scorer | None = None
         self._lock = threading.Lock()
@@ -45,8 +37,7 @@ class Reranker:
                 if not self.adapter.is_file():
                     raise RerankerError(f"no re-ranker adapter at {self.adapter}")
                 try:
-                    self._scorer = load_scorer(self.adapter, self.folder or bundled_path(),
-                                               self.backend)
+                    self._scorer = load_scorer(self.adapter, self.backend)
                 except RerankerError:
                     raise
                 except (ModelError, OSError, ImportError, ValueError, RuntimeError) as exc:

@@ -18,12 +18,9 @@ lock, atomically, so racing processes wait for one another.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import logging
 import os
-import shutil
 import tempfile
 import threading
 import warnings
@@ -33,7 +30,23 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from embeddings.backends.onnx_export import (
+    built_once,
+    cache_folder,
+    fuse_bert,
+    quantize_int8,
+    write_atomically,
+)
+from embeddings.backends.openvino_export import (
+    ir_folder,
+    ir_ready,
+    quantize_static,
+    require_openvino,
+    save_ir,
+)
 from embeddings.errors import ModelError
+from embeddings.files import atomic_file
+from embeddings.reranker_model import MAX_TOKENS, bundled_files
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +71,7 @@ class Scorer(Protocol):
     def scores(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray: ...
 
 
-def load_scorer(adapter: Path, folder: Path, backend: str | None = None) -> Scorer:
+def load_scorer(adapter: Path, backend: str | None = None) -> Scorer:
     """The fastest scorer this CPU runs (``backend``: "openvino" or "onnx"; default by CPU),
     building it first if it is not in the cache. OpenVINO that fails falls back to onnx."""
     if backend is None:
@@ -68,69 +81,49 @@ def load_scorer(adapter: Path, folder: Path, backend: str | None = None) -> Scor
     digest = hashlib.sha256(adapter.read_bytes()).hexdigest()[:16]
     if backend.startswith("openvino"):
         try:
-            return _OpenVino(_openvino_model(adapter, folder, digest), folder)
+            return _OpenVino(_openvino_model(adapter, digest))
         except ModelError as exc:
             log.warning("the re-ranker runs on onnxruntime: %s", str(exc).splitlines()[0])
-    return _Onnx(_onnx_model(adapter, folder, digest), folder)
+    return _Onnx(_onnx_model(adapter, digest))
 
 
 # -- building -------------------------------------------------------------------------------
-def _raw(adapter: Path, folder: Path, digest: str) -> Path:
-    from embeddings.backends.onnx_export import _folder, built_once
-
-    target = _folder() / f"reranker-{digest}-raw-{RECIPE}.onnx"
-    return built_once(target, lambda: _export(adapter, folder, target), "export",
-                      target.is_file)
+def _raw(adapter: Path, digest: str) -> Path:
+    target = cache_folder() / f"reranker-{digest}-raw-{RECIPE}.onnx"
+    return built_once(target, lambda: _export(adapter, target), "export", target.is_file)
 
 
-def _export(adapter: Path, folder: Path, target: Path) -> None:
+def _export(adapter: Path, target: Path) -> None:
     import torch
 
-    from embeddings.files import atomic_file
     from embeddings.reranker_model import PairModel
 
     log.warning("preparing the answer re-ranker (one time, about 30 s)")
-    model = PairModel.from_bundled(folder, adapter=adapter)
-
-    class Scores(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.encoder, self.head = model.encoder, model.head
-
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            out = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
-                               token_type_ids=token_type_ids).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(out.dtype)
-            pooled = (out * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-            return self.head(pooled).squeeze(-1)
-
+    model = PairModel.from_bundled(adapter=adapter)
     x = model.encode([q for q, _ in CHECK_PAIRS[:2]], [s for _, s in CHECK_PAIRS[:2]])
     names = ["input_ids", "attention_mask", "token_type_ids"]
     with atomic_file(target, suffix=".onnx") as tmp, warnings.catch_warnings(), \
             torch.no_grad():
         warnings.simplefilter("ignore")
-        torch.onnx.export(Scores().eval(), tuple(x[n] for n in names), str(tmp),
+        torch.onnx.export(model, tuple(x[n] for n in names), str(tmp),
                           input_names=names, output_names=["score"],
                           dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names},
                                         "score": {0: "batch"}},
                           opset_version=17, dynamo=False)
 
 
-def _onnx_model(adapter: Path, folder: Path, digest: str) -> Path:
-    from embeddings.backends.onnx_export import _folder, built_once
-
-    target = _folder() / f"reranker-{digest}-int8-{RECIPE}.onnx"
+def _onnx_model(adapter: Path, digest: str) -> Path:
+    target = cache_folder() / f"reranker-{digest}-int8-{RECIPE}.onnx"
 
     def build() -> None:
-        from embeddings.backends.onnx_export import _atomic, _quantize
-
-        raw = _raw(adapter, folder, digest)
+        raw = _raw(adapter, digest)
         with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
             fused = Path(tmp) / "fused.onnx"
-            _fuse(raw, fused, folder)
-            _atomic(target, lambda out: _quantize(fused, out))
+            if not fuse_bert(raw, fused, bundled_files().path / "config.json"):
+                fused = raw
+            write_atomically(target, lambda out: quantize_int8(fused, out))
         try:
-            _check(_Onnx(raw, folder), _Onnx(target, folder), folder)
+            _check(_Onnx(raw), _Onnx(target))
         except ModelError:
             target.unlink(missing_ok=True)
             raise
@@ -138,68 +131,19 @@ def _onnx_model(adapter: Path, folder: Path, digest: str) -> Path:
     return built_once(target, build, "quantize", target.is_file)
 
 
-def _fuse(raw: Path, dest: Path, folder: Path) -> None:
-    """onnxruntime's transformer fusions (attention, layer norm, GELU) for BERT."""
-    import json
+def _openvino_model(adapter: Path, digest: str) -> Path:
+    target = ir_folder() / f"reranker-{digest}-int8-{RECIPE}.xml"
 
-    from onnxruntime.transformers import optimizer
+    def build() -> None:
+        ov = require_openvino()
+        raw = _raw(adapter, digest)
+        tokens = _Tokens()
+        quantized = quantize_static(ov.Core().read_model(str(raw)),
+                                    [tokens.feed([p]) for p in calibration_pairs()],
+                                    "the re-ranker")
+        save_ir(quantized, target, lambda xml: _check(_Onnx(raw), _OpenVino(xml)))
 
-    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    logging.getLogger("onnxruntime.transformers").setLevel(logging.ERROR)
-    model = optimizer.optimize_model(str(raw), model_type="bert",
-                                     num_heads=int(config["num_attention_heads"]),
-                                     hidden_size=int(config["hidden_size"]))
-    model.save_model_to_file(str(dest))
-
-
-def _openvino_model(adapter: Path, folder: Path, digest: str) -> Path:
-    from embeddings.backends.onnx_export import _folder, built_once
-
-    out = _folder().parent / "openvino"
-    out.mkdir(parents=True, exist_ok=True)
-    target = out / f"reranker-{digest}-int8-{RECIPE}.xml"
-    return built_once(target, lambda: _quantize_openvino(_raw(adapter, folder, digest), folder,
-                                                         target), "quantize",
-                      lambda: target.is_file() and target.with_suffix(".bin").is_file())
-
-
-def _quantize_openvino(raw: Path, folder: Path, target: Path) -> None:
-    os.environ.setdefault("NNCF_CI", "1")  # no usage reports over the network
-    try:
-        import nncf
-        import openvino as ov
-        from nncf.quantization.advanced_parameters import (
-            AdvancedQuantizationParameters,
-            AdvancedSmoothQuantParameters,
-        )
-    except ModuleNotFoundError as exc:
-        raise ModelError(f"{exc.name} is not installed") from None
-    from embeddings.backends.openvino_export import SMOOTH_QUANT
-    from embeddings.files import sync_folder
-
-    tokens = _Tokens(folder)
-    core = ov.Core()
-    model = core.read_model(str(raw))
-    logging.getLogger("nncf").setLevel(logging.ERROR)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            quantized = nncf.quantize(
-                model, nncf.Dataset([tokens.feed([p]) for p in calibration_pairs()]),
-                model_type=nncf.ModelType.TRANSFORMER, subset_size=len(calibration_pairs()),
-                advanced_parameters=AdvancedQuantizationParameters(
-                    smooth_quant_alphas=AdvancedSmoothQuantParameters(matmul=SMOOTH_QUANT)))
-    except Exception as exc:
-        raise ModelError(f"could not quantize the re-ranker for OpenVINO "
-                         f"({type(exc).__name__})") from exc
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.stem}."))
-    try:
-        ov.save_model(quantized, str(tmp / "model.xml"), compress_to_fp16=False)
-        _check(_Onnx(raw, folder), _OpenVino(tmp / "model.xml", folder), folder)
-        os.replace(tmp / "model.bin", target.with_suffix(".bin"))
-        os.replace(tmp / "model.xml", target)
-        sync_folder(target.parent)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return built_once(target, build, "quantize", lambda: ir_ready(target))
 
 
 def calibration_pairs() -> list[tuple[str, str]]:
@@ -211,7 +155,7 @@ def calibration_pairs() -> list[tuple[str, str]]:
     return [(_QUESTIONS[i % len(_QUESTIONS)], s) for i, s in enumerate(sentences[:120])]
 
 
-def _check(reference: Scorer, quantized: Scorer, folder: Path) -> None:
+def _check(reference: Scorer, quantized: Scorer) -> None:
     pairs = CHECK_PAIRS + calibration_pairs()[::4]
     want = np.concatenate([reference.scores(pairs[i:i + 8]) for i in range(0, len(pairs), 8)])
     got = np.concatenate([quantized.scores(pairs[i:i + 8]) for i in range(0, len(pairs), 8)])
@@ -224,14 +168,12 @@ def _check(reference: Scorer, quantized: Scorer, folder: Path) -> None:
 # -- running --------------------------------------------------------------------------------
 class _Tokens:
     """Pairs to the model's inputs: ``[CLS] question [SEP] sentence [SEP]``, the sentence cut
-    to fit :data:`embeddings.reranker.MAX_TOKENS`."""
+    to fit :data:`embeddings.reranker_model.MAX_TOKENS`."""
 
-    def __init__(self, folder: Path, bucket: int = 1) -> None:
+    def __init__(self, bucket: int = 1) -> None:
         from tokenizers import Tokenizer
 
-        from embeddings.reranker_model import MAX_TOKENS
-
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer = Tokenizer.from_file(str(bundled_files().path / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
         self.tokenizer.enable_padding(pad_to_multiple_of=bucket if bucket > 1 else None)
 
@@ -243,7 +185,7 @@ class _Tokens:
 
 
 class _Onnx:
-    def __init__(self, path: Path, folder: Path) -> None:
+    def __init__(self, path: Path) -> None:
         import onnxruntime as ort
 
         from embeddings.backends.base import threads
@@ -254,7 +196,7 @@ class _Onnx:
         options.intra_op_num_threads = threads()
         self.session = ort.InferenceSession(str(path), options,
                                             providers=["CPUExecutionProvider"])
-        self.tokens = _Tokens(folder)
+        self.tokens = _Tokens()
 
     def scores(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         out: np.ndarray = self.session.run(None, self.tokens.feed(pairs))[0]
@@ -266,7 +208,7 @@ class _OpenVino:
     input shape it runs, and the answerer sends at most ``RERANK_SENTENCES`` pairs, so the shapes
     stay few (padding the number of pairs too cost a quarter more time for 6 pairs)."""
 
-    def __init__(self, path: Path, folder: Path) -> None:
+    def __init__(self, path: Path) -> None:
         import openvino as ov
 
         from embeddings.backends.base import threads
@@ -276,7 +218,7 @@ class _OpenVino:
         if threads():
             config["INFERENCE_NUM_THREADS"] = threads()
         self.model = ov.Core().compile_model(str(path), "CPU", config)
-        self.tokens = _Tokens(folder, BUCKET)
+        self.tokens = _Tokens(BUCKET)
         self._local = threading.local()  # an infer request per thread (the HTTP server's)
 
     def scores(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:

