@@ -23,6 +23,7 @@ from qa.engine.lexical import LexicalIndex
 from qa.engine.question import MAX_CHARS, Question, search_text
 from qa.engine.retrieval import Candidate, Retriever
 from qa.engine.sentence_vectors import SentenceVectors
+from qa.engine.terms import terms
 from qa.engine.time_words import TimeReading, read_time
 from qa.errors import ArticleNotFound, QuestionError
 from qa.models import Answer, Hit, IndexInfo
@@ -182,6 +183,11 @@ class Assistant:
                     self._articles.popitem(last=False)
         return found
 
+    def _article_terms(self, article_id: str) -> frozenset[str]:
+        """The terms of an article's headline and text (none if it is gone)."""
+        found = self._article(article_id)
+        return frozenset(terms(f"{found.title or ''}\n{found.text}")) if found else frozenset()
+
     def _allowed(self, source: str | None, published_from: dt.date | None,
                  published_to: dt.date | None, *, undated: bool = False) -> np.ndarray | None:
         if source is None and published_from is None and published_to is None:
@@ -288,7 +294,8 @@ class Assistant:
         (:func:`qa.engine.answering.score` with this index's idf and sentence vectors, and the
         re-ranker)."""
         return answering.score(q, qvec, cands, self.lexical.idf, self.sentence_vectors.of,
-                               self._rerank_scores if self.reranker is not None else None)
+                               self._rerank_scores if self.reranker is not None else None,
+                               self._article_terms)
 
     @property
     def reranker(self) -> Reranker | None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from qa.engine import answering
 from qa.engine.question import Question
+from qa.engine.terms import terms
 
 pytestmark = pytest.mark.slow
 
@@ -57,3 +59,34 @@ def test_person_type_match_prefers_a_name_beside_the_asked_words():
     beside = "The allies met, NATO Secretary General Jens Stoltenberg said on Friday."
     apart = "In a call with Minister Mevlut Cavusoglu, the NATO secretary general condemned it."
     assert q.type_match(beside) > q.type_match(apart) > 0
+
+
+def test_the_names_a_question_gives():
+    assert Question.parse("Who ended Max Verstappen’s winning streak at the Singapore Grand "
+                          "Prix?").names == ["Max Verstappen", "Singapore Grand Prix"]
+    # a sentence's opening word is capitalised whatever it is; "US" and "TV" are too short
+    assert Question.parse("Approximately how many people are missing after Maui’s wildfires?"
+                          ).names == ["Maui"]
+    assert Question.parse("Beloved actress Cindy Williams died this week. Which US sitcom made "
+                          "her famous?").names == ["Cindy Williams"]
+    assert Question.parse("How many Turkish soldiers were killed in Idlib?").names == [
+        "Turkish", "Idlib"]
+    assert Question.parse("how many were killed?").names == []
+
+
+def test_a_name_is_missing_when_the_article_lacks_one_of_its_words():
+    q = Question.parse("Who won the Singapore Grand Prix for the American team?")
+    mexico = set(terms("Verstappen won the Mexican Grand Prix for the team from America."))
+    # "American" is named by "America" (the same first letters); "Singapore" is not named
+    assert answering.unnamed(q, mexico) == ["Singapore Grand Prix"]
+    assert answering.unnamed(q, mexico | {"singapor"}) == []
+
+
+def test_an_answer_from_an_article_that_never_names_the_place_asked_is_less_sure(
+        qa_assistant, monkeypatch):
+    asked = "How many Turkish soldiers were killed in Afrin?"  # the articles tell of Idlib
+    sure = qa_assistant.ask(asked).confidence
+    monkeypatch.setattr(answering, "UNNAMED", 1.0)
+    unchecked = qa_assistant.ask(asked).confidence
+    assert sure == pytest.approx(unchecked * 0.7, abs=1e-3)
+    assert qa_assistant.ask("How many Turkish soldiers were killed in Idlib?").confidence > 0.9

@@ -109,7 +109,8 @@ def test_the_answer_is_the_one_scoring_decision(qa_assistant, question):
     cands = qa_assistant.retriever.retrieve(question, qvec, answering.PASSAGES + 3,
                                             terms_for_rerank=q.terms)
     scoring = answering.score(q, qvec, cands, qa_assistant.lexical.idf,
-                              qa_assistant.sentence_vectors.of)
+                              qa_assistant.sentence_vectors.of,
+                              article_terms=qa_assistant._article_terms)
     answer = qa_assistant.ask(question)
     assert answer.found == scoring.found == (scoring.confidence >= answering.THRESHOLD)
     assert answer.confidence == round(scoring.confidence, 4)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from corpus import split_sentences
+from qa.engine.answer_spans import names as name_spans
 from qa.engine.terms import QUESTION_WORDS, STOPWORDS, terms, words
 
 MAX_CHARS = 1000  # longer than any real question; the model reads 256 word pieces at most
@@ -64,6 +66,22 @@ NEAR = 1          # a name this many words from a question word stands beside it
 PERSON_APART = 0.5  # type match of a sentence whose names all stand apart from them
 
 
+def _names(text: str) -> list[str]:
+    """The names ``text`` gives ("Singapore Grand Prix", "Chicago"), each sentence's own. A name
+    that opens a sentence loses its first word, whose capital says nothing ("Approximately",
+    "Beloved actress Cindy Williams"); a name of short words alone ("US", "TV") is left out."""
+    out = []
+    for start, end in split_sentences(text):
+        sentence = text[start:end]
+        for span in name_spans(sentence):
+            name = sentence[span.start:span.end]
+            if not sentence[:span.start].strip(" \"'“‘([-–—•"):
+                name = name.partition(" ")[2]
+            if any(len(t) > 2 for t in terms(name)):
+                out.append(name)
+    return list(dict.fromkeys(out))
+
+
 def _counted(text: str) -> list[str]:
     """The stemmed terms of what a "how many" question counts: "How many Russian soldiers were
     killed?" -> ["russian", "soldier"]. The phrase ends at the first stopword or past-tense verb
@@ -94,6 +112,7 @@ class Question:
     referent_terms: list[str] = field(default_factory=list)  # who "he"/"she" stands for
     focus: list[str] = field(default_factory=list)  # what is counted: "how many Russian soldiers"
     rewritten: str = ""  # a follow-up with "he"/"she" replaced by whom it means (else empty)
+    names: list[str] = field(default_factory=list)  # the names it gives ("Singapore Grand Prix")
 
     @property
     def standalone(self) -> str:
@@ -108,7 +127,7 @@ class Question:
         ctx = [t for t in terms(context) if t not in own and t not in ref
                and t not in QUESTION_WORDS]
         return cls(text=text, terms=own, kind=kind, context_terms=list(dict.fromkeys(ctx)),
-                   referent_terms=ref, focus=_counted(text))
+                   referent_terms=ref, focus=_counted(text), names=_names(text))
 
     def contradicted_by(self, sentence: str) -> bool:
         """True if ``sentence`` counts the same thing with another name in front of it ("33
