@@ -331,7 +331,7 @@ class Assistant:
         conf = round(scoring.confidence, 4)
         related = [hit(c) for c in cands[:RELATED]]
         if not scoring.found:
-            return Answer(question=text, found=False, answer=NOT_COVERED, confidence=conf,
+            return Answer(question=text, found=False, answer=_refusal(scoring), confidence=conf,
                           related=related)
         chosen = answering.pick(scoring.ranked)
         # answers come from the top passages; other articles that corroborate or contradict them
@@ -386,6 +386,15 @@ def hit(c: Candidate) -> Hit:
     return Hit(passage_id=p.id, article_id=p.article_id, text=p.text, score=round(c.score, 4),
                title=p.title, source=p.source, published=p.published, url=p.url, path=p.path,
                start=p.start, end=p.end)
+
+
+def _refusal(scoring: Scoring) -> str:
+    """What a refusal says: not covered, and what the question names that the closest report
+    never does, if anything."""
+    if not scoring.unnamed:
+        return NOT_COVERED
+    names = ", ".join(f'"{n}"' for n in scoring.unnamed)
+    return f"{NOT_COVERED} The closest report never mentions {names}."
 
 
 class Conversation:
