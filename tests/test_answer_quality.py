@@ -74,6 +74,8 @@ def test_the_names_a_question_gives():
     assert Question.parse("How many Turkish soldiers were killed in Idlib?").names == [
         "Turkish", "Idlib"]
     assert Question.parse("how many were killed?").names == []
+    assert Question.parse("WHO WON THE WORLD CUP?").names == []
+    assert Question.parse("Who Won The 2018 World Cup In Russia?").names == []
 
 
 def test_a_name_is_missing_when_the_article_lacks_one_of_its_words():

@@ -69,7 +69,11 @@ PERSON_APART = 0.5  # type match of a sentence whose names all stand apart from 
 def _names(text: str) -> list[str]:
     """The names ``text`` gives ("Singapore Grand Prix", "Chicago"), each sentence's own. A name
     that opens a sentence loses its first word, whose capital says nothing ("Approximately",
-    "Beloved actress Cindy Williams"); a name of short words alone ("US", "TV") is left out."""
+    "Beloved actress Cindy Williams"); a name of short words alone ("US", "TV") is left out.
+    A question in capitals or title case gives none: its capitals say nothing."""
+    capitals = [w[:1].isupper() for w in re.findall(r"[^\W\d_][\w'’-]*", text)]
+    if len(capitals) > 3 and sum(capitals) > 0.8 * len(capitals):
+        return []
     out = []
     for start, end in split_sentences(text):
         sentence = text[start:end]
