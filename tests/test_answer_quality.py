@@ -74,6 +74,7 @@ def test_the_names_a_question_gives():
     assert Question.parse("How many Turkish soldiers were killed in Idlib?").names == [
         "Turkish", "Idlib"]
     assert Question.parse("how many were killed?").names == []
+    assert Question.parse("How far had the Lahaina fire spread by Aug. 14?").names == ["Lahaina"]
     assert Question.parse("WHO WON THE WORLD CUP?").names == []
     assert Question.parse("Who Won The 2018 World Cup In Russia?").names == []
 

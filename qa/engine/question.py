@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from corpus import split_sentences
+from qa.engine.answer_spans import MONTH
 from qa.engine.answer_spans import names as name_spans
 from qa.engine.terms import QUESTION_WORDS, STOPWORDS, terms, words
 
@@ -69,7 +70,8 @@ PERSON_APART = 0.5  # type match of a sentence whose names all stand apart from 
 def _names(text: str) -> list[str]:
     """The names ``text`` gives ("Singapore Grand Prix", "Chicago"), each sentence's own. A name
     that opens a sentence loses its first word, whose capital says nothing ("Approximately",
-    "Beloved actress Cindy Williams"); a name of short words alone ("US", "TV") is left out.
+    "Beloved actress Cindy Williams"); a month ("Aug.") or a name of short words alone ("US",
+    "TV") is left out.
     A question in capitals or title case gives none: its capitals say nothing."""
     capitals = [w[:1].isupper() for w in re.findall(r"[^\W\d_][\w'’-]*", text)]
     if len(capitals) > 3 and sum(capitals) > 0.8 * len(capitals):
@@ -81,7 +83,8 @@ def _names(text: str) -> list[str]:
             name = sentence[span.start:span.end]
             if not sentence[:span.start].strip(" \"'“‘([-–—•"):
                 name = name.partition(" ")[2]
-            if any(len(t) > 2 for t in terms(name)):
+            calendar = MONTH.fullmatch(name) or MONTH.fullmatch(f"{name}.")  # "Aug. 14"
+            if not calendar and any(len(t) > 2 for t in terms(name)):
                 out.append(name)
     return list(dict.fromkeys(out))
 
