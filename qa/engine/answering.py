@@ -103,7 +103,7 @@ CONTRADICTED = 0.1
 # Singapore Grand Prix?" answered from a report on the Mexican one), the articles most likely do
 # not hold the answer: confidence is scaled by this. On the RealTimeQA tune halves (whole
 # articles, and their leads) it was the strongest factor that kept precision: 0.7 took refusal
-# recall from 0.37 to 0.58 and from 0.50 to 0.71 at the same precision, losing at most 1.5 points of
+# recall from 0.37 to 0.55 and from 0.50 to 0.71 at the same precision, losing at most 1 point of
 # answer hit (0.8: 0.53 and 0.63; 0.5: precision fell to 0.60 and 0.55). Of the out-of-corpus
 # questions, 61% (whole articles) and 73% (leads) name something the best article does not; of
 # the answerable ones, 6% and 10%.
