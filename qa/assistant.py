@@ -8,10 +8,10 @@ import logging
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import numpy as np
 
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 MAX_K = 100
 # the adapter that makes the bundled MiniLM the answer re-ranker (bench/train_reranker.py)
 RERANKER_ADAPTER = Path(__file__).parent / "engine" / "reranker.npz"
+V = TypeVar("V")
 log = logging.getLogger(__name__)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 WARM_FILL = 2_000  # warm_up() embeds missing sentence vectors of indexes up to this size
@@ -100,8 +101,10 @@ class Assistant:
         self.retriever = Retriever(store, self.lexical,
                                    sentence_vectors=lambda: self.sentence_vectors)
         self._sentences: SentenceVectors | None = None
-        self._articles: OrderedDict[str, Article] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        # the articles read last, and their terms (the names check); the chat and the HTTP
+        # server read them from several threads
+        self._articles: _Recent[Article] = _Recent(64)
+        self._terms: _Recent[frozenset[str]] = _Recent(64)
         self._latest: tuple[int, dt.date | None] | None = None
 
     @classmethod
@@ -156,8 +159,8 @@ class Assistant:
                 self.lexical = LexicalIndex.for_store(self.store)
                 self.retriever.lexical = self.lexical
                 self._lexical_gen = gen
-                with self._cache_lock:
-                    self._articles.clear()
+                self._articles.clear()
+                self._terms.clear()
 
     # -- reading ---------------------------------------------------------------------------
     def info(self) -> IndexInfo:
@@ -171,22 +174,15 @@ class Assistant:
         return found
 
     def _article(self, article_id: str) -> Article | None:
-        with self._cache_lock:  # the chat and the HTTP server call this from several threads
-            if article_id in self._articles:
-                self._articles.move_to_end(article_id)
-                return self._articles[article_id]
-        found = self.store.article(article_id)
-        if found is not None:
-            with self._cache_lock:
-                self._articles[article_id] = found
-                while len(self._articles) > 64:
-                    self._articles.popitem(last=False)
-        return found
+        return self._articles.get(article_id, self.store.article)
 
     def _article_terms(self, article_id: str) -> frozenset[str]:
         """The terms of an article's headline and text (none if it is gone)."""
-        found = self._article(article_id)
-        return frozenset(terms(f"{found.title or ''}\n{found.text}")) if found else frozenset()
+        def read(article_id: str) -> frozenset[str] | None:
+            found = self._article(article_id)
+            return frozenset(terms(f"{found.title or ''}\n{found.text}")) if found else None
+
+        return self._terms.get(article_id, read) or frozenset()
 
     def _allowed(self, source: str | None, published_from: dt.date | None,
                  published_to: dt.date | None, *, undated: bool = False) -> np.ndarray | None:
@@ -386,6 +382,33 @@ def hit(c: Candidate) -> Hit:
     return Hit(passage_id=p.id, article_id=p.article_id, text=p.text, score=round(c.score, 4),
                title=p.title, source=p.source, published=p.published, url=p.url, path=p.path,
                start=p.start, end=p.end)
+
+
+class _Recent(Generic[V]):
+    """The last ``size`` values read, by key (one that could not be read is not kept); safe
+    to share between threads."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._values: OrderedDict[str, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str, read: Callable[[str], V | None]) -> V | None:
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        value = read(key)
+        if value is not None:
+            with self._lock:
+                self._values[key] = value
+                while len(self._values) > self.size:
+                    self._values.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
 
 
 def _refusal(scoring: Scoring) -> str:

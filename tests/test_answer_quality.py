@@ -95,3 +95,19 @@ def test_an_answer_from_an_article_that_never_names_the_place_asked_is_less_sure
     unchecked = qa_assistant.ask(asked).confidence
     assert sure == pytest.approx(unchecked * 0.7, abs=1e-3)
     assert qa_assistant.ask("How many Turkish soldiers were killed in Idlib?").confidence > 0.9
+
+
+def test_recent_articles_and_their_terms_are_read_once():
+    from qa.assistant import _Recent
+
+    calls: list[str] = []
+
+    def read(key: str) -> str | None:
+        calls.append(key)
+        return None if key == "gone" else key.upper()
+
+    recent: _Recent[str] = _Recent(2)
+    assert [recent.get(k, read) for k in ("a", "a", "b", "c", "a")] == ["A", "A", "B", "C", "A"]
+    assert calls == ["a", "b", "c", "a"]  # "a" was let go of when "c" came
+    assert recent.get("gone", read) is None and recent.get("gone", read) is None
+    assert calls[-2:] == ["gone", "gone"]  # what could not be read is not kept
