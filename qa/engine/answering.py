@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from embeddings.models import StoredPassage
-from qa.engine.question import Question
+from qa.engine.question import Question, name_terms
 from qa.engine.retrieval import Candidate
 from qa.engine.terms import terms
 
@@ -189,8 +189,7 @@ def unnamed(question: Question, article: Collection[str]) -> list[str]:
     by its first :data:`NAME_PREFIX` letters."""
     prefixes = {t[:NAME_PREFIX] for t in article}
     return [name for name in question.names
-            if not all(t in article or t[:NAME_PREFIX] in prefixes
-                       for t in terms(name) if len(t) > 2)]
+            if not all(t[:NAME_PREFIX] in prefixes for t in name_terms(name))]
 
 
 def reranked(question: str, ranked: list[Sentence], rerank: Rerank,

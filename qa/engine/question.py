@@ -84,9 +84,15 @@ def _names(text: str) -> list[str]:
             if not sentence[:span.start].strip(" \"'“‘([-–—•"):
                 name = name.partition(" ")[2]
             calendar = MONTH.fullmatch(name) or MONTH.fullmatch(f"{name}.")  # "Aug. 14"
-            if not calendar and any(len(t) > 2 for t in terms(name)):
+            if not calendar and name_terms(name):
                 out.append(name)
     return list(dict.fromkeys(out))
+
+
+def name_terms(name: str) -> list[str]:
+    """The terms of a name that say which it is: those of more than two letters ("US" says
+    little)."""
+    return [t for t in terms(name) if len(t) > 2]
 
 
 def _counted(text: str) -> list[str]:

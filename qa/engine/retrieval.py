@@ -123,10 +123,11 @@ class Retriever:
         reranks = qvec is not None and self._reranks()
         keep = max(k, self.rerank) if reranks else k
         bonus = None if recent_to is None else lambda p: recency(p.published, recent_to)
+        pool = max(3 * keep, keep + 10)  # what collapsing or a bonus may promote into the top
         if collapse:
-            cands = self.collapse(fused[: max(3 * keep, keep + 10)], keep, bonus)
+            cands = self.collapse(fused[:pool], keep, bonus)
         else:
-            depth = keep if bonus is None else max(3 * keep, keep + 10)
+            depth = keep if bonus is None else pool
             cands = self._add_bonus(self._read(fused[:depth]), bonus)[:keep]
         if reranks and qvec is not None:
             self._rerank(cands, qvec, terms(query) if terms_for_rerank is None
