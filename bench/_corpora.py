@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from bench._common import split, squad
 from bench._data import dataset
-from corpus import Article, Passage, chunk_article
+from corpus import Article, Passage
 
 
 @dataclass
@@ -33,11 +33,16 @@ def _article(aid: str, title: str, text: str) -> Article:
                    content_hash=hashlib.sha256(text.encode()).hexdigest())
 
 
-def chunk_all(articles: list[Article], count_tokens) -> list[Passage]:
-    return [p for a in articles for p in chunk_article(a, count_tokens=count_tokens)]
+def chunk_all(articles: list[Article], encoder, tokens: int | None = None) -> list[Passage]:
+    """Passages as ``qa index`` cuts them for ``encoder`` (at ``tokens`` word pieces with the
+    context header, if given)."""
+    from qa.indexing.run import chunk_for_model, passage_tokens
+
+    tokens = tokens or passage_tokens(encoder)
+    return [p for a in articles for p in chunk_for_model(a, encoder, tokens)]
 
 
-def squad_corpus(count_tokens, version: str = "1.1", part: str = "all") -> Corpus:
+def squad_corpus(encoder, version: str = "1.1", part: str = "all") -> Corpus:
     """Every dev paragraph is an article; questions of the articles in ``part`` (dev: even
     article positions, test: odd). v2.0 unanswerable questions get no answers."""
     data = squad(version)
@@ -53,10 +58,10 @@ def squad_corpus(count_tokens, version: str = "1.1", part: str = "all") -> Corpu
                 answers = [] if qa.get("is_impossible") else sorted(
                     {a["text"] for a in qa["answers"]})
                 questions.append(Question(qa["question"].strip(), answers, {aid}))
-    return Corpus(articles, chunk_all(articles, count_tokens), questions)
+    return Corpus(articles, chunk_all(articles, encoder), questions)
 
 
-def scifact_corpus(count_tokens, qrels: str = "test") -> Corpus:
+def scifact_corpus(encoder, qrels: str = "test") -> Corpus:
     articles = []
     with dataset("scifact", "corpus.jsonl").open() as fh:
         for line in fh:
@@ -75,4 +80,4 @@ def scifact_corpus(count_tokens, qrels: str = "test") -> Corpus:
         if int(score) > 0:
             grades.setdefault(qid, {})[f"d{did}"] = int(score)
     questions = [Question(queries[q], [], set(g), g) for q, g in grades.items()]
-    return Corpus(articles, chunk_all(articles, count_tokens), questions)
+    return Corpus(articles, chunk_all(articles, encoder), questions)

@@ -91,11 +91,10 @@ def news_questions(part: str) -> list[Question]:
     return out
 
 
-def news_corpus(count_tokens, part: str = "test", chunk=None, chars: int | None = None
-                ) -> Corpus:
+def news_corpus(encoder, part: str = "test", chars: int | None = None,
+                tokens: int | None = None) -> Corpus:
     articles = news_articles(chars)
-    passages = chunk(articles) if chunk else chunk_all(articles, count_tokens)
-    return Corpus(articles, passages, news_questions(part))
+    return Corpus(articles, chunk_all(articles, encoder, tokens), news_questions(part))
 
 
 class CachedSentences(SentenceVectors):
@@ -126,13 +125,14 @@ class CachedSentences(SentenceVectors):
 
 
 def setup(part: str = "test", chars: int | None = None, alone: bool = False,
-          rerank: bool = True):
+          rerank: bool = True, tokens: int | None = None):
     from qa.assistant import Assistant
 
     encoder = load_encoder()
     cache = VectorCache(encoder)
-    corpus = news_corpus(encoder.count_tokens, part, chars=chars)
-    store = build_index(f"news{chars or ''}", corpus, encoder, cache, sentences=not alone)
+    corpus = news_corpus(encoder, part, chars, tokens)
+    name = f"news{chars or ''}"
+    store = build_index(name, corpus, encoder, cache, sentences=not alone)
     assistant = Assistant(store, encoder=encoder, rerank=rerank)
     if alone:
         assistant._sentences = CachedSentences(cache)
@@ -198,6 +198,9 @@ def main(argv: list[str]) -> int:
                     help="ignore the questions' time words (as before issue 13), to compare")
     ap.add_argument("--no-rerank", action="store_true",
                     help="answer without the cross-encoder re-ranker, to compare")
+    ap.add_argument("--tokens", type=int, default=None,
+                    help="cut passages at N word pieces, context header counted (default: as "
+                    "`qa index` does, 256 for MiniLM), to compare passage sizes")
     ap.add_argument("--alone", action="store_true",
                     help="answer with sentences embedded alone (cached), not late-chunked ones")
     args = ap.parse_args(argv)
@@ -205,7 +208,8 @@ def main(argv: list[str]) -> int:
     from qa.engine import answering
     from qa.engine.retrieval import Retriever
 
-    assistant, corpus, cache = setup(args.part, args.chars, args.alone, not args.no_rerank)
+    assistant, corpus, cache = setup(args.part, args.chars, args.alone, not args.no_rerank,
+                                     args.tokens)
     questions = corpus.questions[::args.every]
     answerable = [q for q in questions if q.answers]
     lengths = [p.end - p.start for p in corpus.passages]

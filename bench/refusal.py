@@ -23,7 +23,7 @@ from bench._harness import answered, build_index, seed_sentences
 
 
 def quarter_corpus(encoder, cache) -> tuple[Corpus, dict[str, list[Question]]]:
-    full = squad_corpus(encoder.count_tokens, "1.1", "all")
+    full = squad_corpus(encoder, "1.1", "all")
     keep = {a.id for a in full.articles if int(a.id[1:].split("-")[0]) % 4 in (0, 2)}
     parts: dict[str, list[Question]] = {"dev": [], "test": []}
     for q in full.questions:
@@ -112,7 +112,7 @@ def main(argv: list[str]) -> int:
             sweep(results)
             fit(results)
     if args.squad2:
-        full = squad_corpus(encoder.count_tokens, "2.0", "all")
+        full = squad_corpus(encoder, "2.0", "all")
         store2 = build_index("squad2.0", full, encoder, cache)
         a2 = Assistant(store2, encoder=encoder)
         seed_sentences(a2, full, cache)

@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
 
     encoder = load_encoder()
     cache = VectorCache(encoder)
-    corpus = scifact_corpus(encoder.count_tokens, args.qrels)
+    corpus = scifact_corpus(encoder, args.qrels)
     store = build_index("scifact", corpus, encoder, cache, sentences=False)
     lexical = LexicalIndex.for_store(store)
     qs = corpus.questions

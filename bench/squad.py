@@ -24,7 +24,7 @@ def setup(version: str = "1.1", part: str = "test"):
 
     encoder = load_encoder()
     cache = VectorCache(encoder)
-    corpus = squad_corpus(encoder.count_tokens, version, part)
+    corpus = squad_corpus(encoder, version, part)
     store = build_index(f"squad{version}", corpus, encoder, cache)
     assistant = Assistant(store, encoder=encoder)
     seed_sentences(assistant, corpus, cache)
