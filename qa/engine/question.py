@@ -53,14 +53,15 @@ _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]+")
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
 _DIGIT = re.compile(r"\d")
 _HOW_MANY = re.compile(r"\bhow (?:many|much)\s+(.*)", re.I | re.S)
-# Quiz phrasing that names no fact: "this week", "according to a new study", "True or false:".
+# Quiz phrasing that names no fact: "this week", "according to a new study", "True or false:"
+# ("published" goes with it when the time words have already been read off the question).
 # Such words are in many articles and in none more than another; they leave the search and the
 # question's terms (the kind of answer is still read from the full question).
 _QUIZ = re.compile(
     r"\b(?:(?:this|last) (?:week|weekend)(?:['’]s)?|true or false:?|recently|in total|"
     r"approximately|(?:according to|in|per) (?:a|an|the)? ?(?:new|recent|latest)? ?"
-    r"(?:report|study|survey|poll|research|analysis|data)(?: (?:published|released) "
-    r"(?:this week|on \w+))?|(?:new|recent) (?:research|study|report|survey|data) "
+    r"(?:report|study|survey|poll|research|analysis|data)(?: (?:published|released)"
+    r"(?: this week| on \w+)?)?|(?:new|recent) (?:research|study|report|survey|data) "
     r"(?:finds|found|shows|showed|says|suggests)|according to (?:reports|officials))\b", re.I)
 FOCUS_WORDS = 4  # the counted phrase is at most this long
 NEAR = 1          # a name this many words from a question word stands beside it
