@@ -1,7 +1,8 @@
 """Real news questions (RealTimeQA 2023): passage hit@k and answer-sentence hit for BM25 alone,
 dense alone and the hybrid, and refusals of the out-of-corpus questions, in one run.
 
-    python -m bench news [--part tune|test|all] [--every N] [--chars N] [--sweep] [--alone]
+    python -m bench news [--part tune|test|all] [--every N] [--chars N] [--tokens N] [--sweep]
+                         [--alone]
 
 All 3,012 articles are indexed (as the product chunks them; the index is cached in bench/out/
 and rebuilt only when the passages change). Questions are split by a hash of their id: the tune
@@ -12,9 +13,11 @@ half (tuning) and the test half (held out, the default report; never tuned on).
 - refusals: the out-of-corpus questions (``answers: []``) the assistant should refuse.
 --chars N indexes only the lead of each article: its paragraphs that end within the first N
 characters (at least its first sentence). All articles stay in as distractors. Whole articles
-(the default: what a reader indexes) take about 7 minutes to index with openvino-int8 on 2 cores
-(46,459 passages), leads of 2,000 characters about 1.5 (97% of the answerable questions still
-have their answer string in some lead, but a lead lacks names the whole article gives).
+(the default: what a reader indexes) take about 15 minutes to index with openvino-int8 on 2 cores
+(39,036 passages: 8 to embed them, 7 for their sentence vectors), leads of 2,000 characters
+about 3 (97% of the answerable questions still have their answer string in some lead, but a
+lead lacks names the whole article gives). ``--tokens N`` cuts passages at N word pieces, the
+context header counted, instead of as ``qa index`` does (256 for MiniLM).
 Answers use the late-chunked sentence vectors stored with each passage, as ``qa index`` makes
 them (one more forward pass over the corpus when the index is built); with ``--alone`` they use
 sentences embedded alone instead, on demand and kept in the bench cache (keyed by text): far
