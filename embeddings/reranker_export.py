@@ -26,7 +26,7 @@ import threading
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -211,13 +211,10 @@ class _OpenVino:
     def __init__(self, path: Path) -> None:
         import openvino as ov
 
-        from embeddings.backends.base import threads
+        from embeddings.backends.base import openvino_config
 
         self.name = "openvino-int8"
-        config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
-        if threads():
-            config["INFERENCE_NUM_THREADS"] = threads()
-        self.model = ov.Core().compile_model(str(path), "CPU", config)
+        self.model = ov.Core().compile_model(str(path), "CPU", openvino_config())
         self.tokens = _Tokens(BUCKET)
         self._local = threading.local()  # an infer request per thread (the HTTP server's)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.backends.base import threads
+from embeddings.backends.base import openvino_config
 from embeddings.backends.onnx_export import onnx_path
 from embeddings.errors import ModelError
 from embeddings.model_files import ModelFiles
@@ -35,11 +35,9 @@ class OpenVinoBackend:
             raise ModelError(f"unknown OpenVINO variant {variant!r}")
         self.name = f"openvino-{variant}"
         self.tokenizer = Tokenizer(files, max_tokens)
-        config: dict[str, str | int] = {"PERFORMANCE_HINT": "LATENCY"}
+        config = openvino_config()
         if variant == "fp32":
             config["INFERENCE_PRECISION_HINT"] = "f32"
-        if threads():
-            config["INFERENCE_NUM_THREADS"] = threads()
         core = ov.Core()
         for attempt in (1, 2):
             path = self._source(files, weights_sha256, max_tokens, variant)
