@@ -124,6 +124,7 @@ def main(argv: list[str]) -> int:
     from corpus import context_prefix, load_articles
     from embeddings import load_encoder
     from qa.indexing.run import chunk_for_model as _chunk
+    from qa.indexing.run import passage_tokens
 
     work = Path(tempfile.mkdtemp(prefix="bench-index-"))
     lines = args.data.read_text(encoding="utf-8").splitlines(True)
@@ -142,7 +143,7 @@ def main(argv: list[str]) -> int:
     st = _child(_ST_CHILD)
     for proc in (indexer, st):  # loaded and warm before anything is timed: a child still
         _ready(proc)            # loading would slow what the others time
-    max_tokens = min(200, encoder.max_tokens)
+    max_tokens = passage_tokens(encoder)  # as qa index cuts them
     qa_s = bare_s = st_s = qa_c = bare_c = st_c = plain_s = 0.0
     n = text_bytes = 0
     peak, tokens, vectors, backend = 0.0, [], [], ""

@@ -16,7 +16,8 @@ from pathlib import Path
 
 # class -> (backend, why). Measured with `python -m bench encoder` (256-word-piece passages,
 # batch 32): on an AVX-512 VNNI Xeon (2026-11-30, quiet) openvino-int8 93.2 passages/s,
-# onnx-int8 47.2, torch-fp32 34.1, onnx-fp32 33.0; on an AVX2-only EPYC (first session)
+# onnx-int8 47.2, torch-fp32 34.1, onnx-fp32 33.0 (2026-12-01, batch 16, OpenVINO's float layers
+# at f32: openvino-int8 97.1, onnx-int8 45.7); on an AVX2-only EPYC (first session)
 # onnx-int8 28.5/s, torch-fp32 19.7, onnx-fp32 9.5, torch-bf16 1.7 (OpenVINO int8 not measured
 # there). AMX and AVX-VNNI are not measured: OpenVINO is kept for AMX (int8 tiles), onnxruntime
 # for AVX-VNNI. Override with --backend / QA_BACKEND.
