@@ -2,11 +2,13 @@
 
 import re
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import corpus
 from corpus import Article, chunk_article, estimate_tokens, split_sentences
+from qa.indexing.run import passage_tokens
 
 
 def article(text: str) -> Article:
@@ -15,12 +17,17 @@ def article(text: str) -> Article:
 
 def check_invariants(art: Article, max_tokens: int, count=estimate_tokens) -> None:
     passages = chunk_article(art, max_tokens=max_tokens, count_tokens=count)
+    assert all(count([p.text])[0] <= max_tokens for p in passages)
+    check_cover(art, passages)
+
+
+def check_cover(art: Article, passages) -> None:
+    """Exact offsets, whole sentences, and every non-space character in some passage."""
     covered = [False] * len(art.text)
     for i, p in enumerate(passages):
         assert p.index == i and p.id == f"{art.id}-{i}" and p.article_id == art.id
         assert art.text[p.start : p.end] == p.text
         assert p.text and not p.text[0].isspace() and not p.text[-1].isspace()
-        assert count([p.text])[0] <= max_tokens
         assert p.sentences[0].start == p.start and p.sentences[-1].end == p.end
         for s in p.sentences:
             assert p.start <= s.start < s.end <= p.end
@@ -181,5 +188,34 @@ def test_packed_sizes_bound_the_real_word_piece_counts():
             real = count([p.text])[0]
             assert real <= size <= real + len(p.sentences)
         prefix = corpus.context_prefix(art.title, art.source, art.published)
-        for p in chunk_for_model(art, encoder, 200):
+        for p in chunk_for_model(art, encoder, passage_tokens(encoder)):
             assert count([prefix + p.text])[0] <= encoder.max_tokens
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    from embeddings import load_encoder
+
+    return load_encoder()
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=st.sampled_from("Fed raises rates ÉTÉ 2.5% U.S. “q” — |"), max_size=300),
+       st.lists(st.sampled_from(["The bank said rates would rise.", "Dr. Smith, 45, agreed.",
+                                 "\n\n", " ", "Prices rose 2.5% in the U.S. in May.",
+                                 "“Never,” she said.", "x" * 40, "Ünïcödé wörds here."]),
+                max_size=150))
+def test_passages_with_their_header_fill_the_window_and_lose_nothing(minilm, title, parts):
+    """As ``qa index`` cuts them: the header (any headline) and the passage together never
+    exceed the model's window, the offsets are exact and no text is lost."""
+    from qa.indexing.run import chunk_for_model
+
+    art = Article(id="a1", title=title, text="".join(parts), content_hash="h", source="cnn.com")
+    if not art.text.strip():
+        return
+    passages = chunk_for_model(art, minilm, passage_tokens(minilm))
+    prefix = corpus.context_prefix(art.title, art.source, art.published)
+    sizes = minilm.count_tokens([prefix + p.text for p in passages])
+    assert max(sizes) <= minilm.max_tokens == 256
+    check_cover(art, passages)
