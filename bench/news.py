@@ -134,8 +134,7 @@ def setup(part: str = "test", chars: int | None = None, alone: bool = False,
     encoder = load_encoder()
     cache = VectorCache(encoder)
     corpus = news_corpus(encoder, part, chars, tokens)
-    name = f"news{chars or ''}"
-    store = build_index(name, corpus, encoder, cache, sentences=not alone)
+    store = build_index(f"news{chars or ''}", corpus, encoder, cache, sentences=not alone)
     assistant = Assistant(store, encoder=encoder, rerank=rerank)
     if alone:
         assistant._sentences = CachedSentences(cache)

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from embeddings.backends.base import openvino_config
 from embeddings.backends.onnx_export import _CHECK_TEXTS, built_once, cache_folder, onnx_path
 from embeddings.errors import ModelError
 from embeddings.files import sync_folder
@@ -168,7 +169,7 @@ def calibration_texts(tokenizer: Any, max_tokens: int) -> list[str]:
 def _check(core: Any, reference: Any, quantized: Any, feeds: list[dict[str, np.ndarray]]
            ) -> None:
     ref = core.compile_model(reference, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-    got = core.compile_model(quantized, "CPU")
+    got = core.compile_model(quantized, "CPU", openvino_config())  # as it will run
     a = np.concatenate([np.asarray(ref(f)[ref.outputs[0]]) for f in feeds])
     b = np.concatenate([np.asarray(got(f)[got.outputs[0]]) for f in feeds])
     a /= np.linalg.norm(a, axis=1, keepdims=True)
