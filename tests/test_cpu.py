@@ -35,6 +35,7 @@ def test_openvino_runs_float_layers_at_f32_unless_the_cpu_has_amx(monkeypatch):
     assert openvino_config() == {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
     monkeypatch.setattr(cpu, "cpu_class", lambda have=None: "amx")  # bf16 on AMX tiles
     assert openvino_config() == {"PERFORMANCE_HINT": "LATENCY"}
+    assert openvino_config(exact=True)["INFERENCE_PRECISION_HINT"] == "f32"  # fp32, references
     monkeypatch.setenv("QA_THREADS", "1")
     assert openvino_config()["INFERENCE_NUM_THREADS"] == 1
 

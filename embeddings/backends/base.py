@@ -36,9 +36,10 @@ def threads() -> int:
         return 0
 
 
-def openvino_config() -> dict[str, str | int]:
+def openvino_config(exact: bool = False) -> dict[str, str | int]:
     """How OpenVINO's CPU plugin compiles a model here: for latency, on :func:`threads`, and the
-    layers int8 leaves in floating point at f32 unless the CPU has AMX. OpenVINO's own choice on
+    layers int8 leaves in floating point at f32 unless the CPU has AMX (``exact``: at f32 on
+    any CPU, for an fp32 model and the reference int8 is checked against). OpenVINO's own choice on
     a CPU with AVX512-BF16 is bf16, but without AMX its bf16 is slower: on an AVX-512 VNNI Xeon
     (no AMX), 256-word-piece passages in batches of 16, int8 ran 91-92 passages/s with bf16 and
     96-98 with f32, side by side in one run, and closer to fp32 (cosine min 0.9960 -> 0.9968).
@@ -46,7 +47,7 @@ def openvino_config() -> dict[str, str | int]:
     from embeddings.cpu import cpu_class
 
     config: dict[str, str | int] = {"PERFORMANCE_HINT": "LATENCY"}
-    if cpu_class() != "amx":
+    if exact or cpu_class() != "amx":
         config["INFERENCE_PRECISION_HINT"] = "f32"
     if threads():
         config["INFERENCE_NUM_THREADS"] = threads()

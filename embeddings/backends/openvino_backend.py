@@ -35,9 +35,7 @@ class OpenVinoBackend:
             raise ModelError(f"unknown OpenVINO variant {variant!r}")
         self.name = f"openvino-{variant}"
         self.tokenizer = Tokenizer(files, max_tokens)
-        config = openvino_config()
-        if variant == "fp32":
-            config["INFERENCE_PRECISION_HINT"] = "f32"
+        config = openvino_config(exact=variant == "fp32")
         core = ov.Core()
         for attempt in (1, 2):
             path = self._source(files, weights_sha256, max_tokens, variant)

@@ -168,7 +168,7 @@ def calibration_texts(tokenizer: Any, max_tokens: int) -> list[str]:
 
 def _check(core: Any, reference: Any, quantized: Any, feeds: list[dict[str, np.ndarray]]
            ) -> None:
-    ref = core.compile_model(reference, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    ref = core.compile_model(reference, "CPU", openvino_config(exact=True))
     got = core.compile_model(quantized, "CPU", openvino_config())  # as it will run
     a = np.concatenate([np.asarray(ref(f)[ref.outputs[0]]) for f in feeds])
     b = np.concatenate([np.asarray(got(f)[got.outputs[0]]) for f in feeds])
