@@ -24,9 +24,9 @@ import os
 import tempfile
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -166,22 +166,81 @@ def _check(reference: Scorer, quantized: Scorer) -> None:
 
 
 # -- running --------------------------------------------------------------------------------
+GROUPS = 3          # pairs run in at most this many calls, each padded to its own longest pair
+CALL_TOKENS = 24    # one more call costs about as much as this many more padded tokens
+
+
+def length_groups(lengths: Sequence[int], bucket: int = 1, most: int = GROUPS
+                  ) -> list[list[int]]:
+    """The indices of pairs ``lengths`` tokens long, split by length into at most ``most``
+    groups so that padding each to its longest (rounded up to ``bucket``) costs the fewest
+    tokens, counting :data:`CALL_TOKENS` a group. The model's time goes with the padded tokens:
+    one long sentence no longer pads seven short ones to its length."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    n = len(order)
+
+    def cost(i: int, j: int) -> int:  # order[i:j] as one group
+        return CALL_TOKENS + (j - i) * -(-lengths[order[j - 1]] // bucket) * bucket
+
+    # best[g][j]: the cheapest split of order[:j] into g groups, and where its last one starts
+    best = [[(0, 0)] + [(1 << 62, 0)] * n]
+    for _ in range(min(most, n)):
+        prev = best[-1]
+        best.append([(0, 0)] + [min((prev[i][0] + cost(i, j), i) for i in range(j))
+                                for j in range(1, n + 1)])
+    g = min(range(1, len(best)), key=lambda g: best[g][n][0]) if n else 0
+    groups, j = [], n
+    while g > 0 and j > 0:
+        i = best[g][j][1]
+        groups.append(order[i:j])
+        j, g = i, g - 1
+    return groups[::-1]
+
+
 class _Tokens:
     """Pairs to the model's inputs: ``[CLS] question [SEP] sentence [SEP]``, the sentence cut
-    to fit :data:`embeddings.reranker_model.MAX_TOKENS`."""
+    to fit :data:`embeddings.reranker_model.MAX_TOKENS`, token counts padded to a multiple of
+    ``bucket``."""
 
     def __init__(self, bucket: int = 1) -> None:
         from tokenizers import Tokenizer
 
         self.tokenizer = Tokenizer.from_file(str(bundled_files().path / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
-        self.tokenizer.enable_padding(pad_to_multiple_of=bucket if bucket > 1 else None)
+        self.tokenizer.no_padding()
+        self.bucket = bucket
 
     def feed(self, pairs: Sequence[tuple[str, str]]) -> dict[str, np.ndarray]:
+        """All ``pairs`` as one input."""
+        return self._inputs(self.tokenizer.encode_batch(list(pairs)))
+
+    def batches(self, pairs: Sequence[tuple[str, str]]
+                ) -> list[tuple[list[int], dict[str, np.ndarray]]]:
+        """``pairs`` as inputs of similar length (:func:`length_groups`), each with the
+        indices of its pairs."""
         enc = self.tokenizer.encode_batch(list(pairs))
-        return {"input_ids": np.array([e.ids for e in enc], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
-                "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64)}
+        return [(group, self._inputs([enc[i] for i in group]))
+                for group in length_groups([len(e.ids) for e in enc], self.bucket)]
+
+    def _inputs(self, enc: Sequence[Any]) -> dict[str, np.ndarray]:
+        width = -(-max(len(e.ids) for e in enc) // self.bucket) * self.bucket
+        out = {name: np.zeros((len(enc), width), dtype=np.int64)
+               for name in ("input_ids", "attention_mask", "token_type_ids")}
+        for row, e in enumerate(enc):
+            n = len(e.ids)
+            out["input_ids"][row, :n] = e.ids
+            out["attention_mask"][row, :n] = 1
+            out["token_type_ids"][row, :n] = e.type_ids
+        return out
+
+
+def _by_length(pairs: Sequence[tuple[str, str]], tokens: _Tokens,
+               run: Callable[[dict[str, np.ndarray]], np.ndarray]) -> np.ndarray:
+    """One score a pair, ``run`` called on groups of pairs of similar length."""
+    out = np.zeros(len(pairs), dtype=np.float32)
+    for group, inputs in tokens.batches(pairs) if pairs else []:
+        out[group] = np.asarray(run(inputs), dtype=np.float32).reshape(-1)
+    return out
 
 
 class _Onnx:
@@ -199,8 +258,7 @@ class _Onnx:
         self.tokens = _Tokens()
 
     def scores(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
-        out: np.ndarray = self.session.run(None, self.tokens.feed(pairs))[0]
-        return out.astype(np.float32)
+        return _by_length(pairs, self.tokens, lambda inputs: self.session.run(None, inputs)[0])
 
 
 class _OpenVino:
@@ -219,13 +277,11 @@ class _OpenVino:
         self._local = threading.local()  # an infer request per thread (the HTTP server's)
 
     def scores(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
-        if not pairs:
-            return np.zeros(0, dtype=np.float32)
         request = getattr(self._local, "request", None)
         if request is None:
             request = self._local.request = self.model.create_infer_request()
-        out = request.infer(self.tokens.feed(pairs))[self.model.outputs[0]]
-        return np.array(out, dtype=np.float32)
+        output = self.model.outputs[0]
+        return _by_length(pairs, self.tokens, lambda inputs: request.infer(inputs)[output])
 
 
 __all__ = ["CHECK_PAIRS", "Scorer", "calibration_pairs", "load_scorer"]

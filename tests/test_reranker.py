@@ -11,6 +11,8 @@ import zipfile
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from embeddings.reranker import PairModel, Reranker, RerankerError, adapter_meta
 from qa.assistant import RERANKER_ADAPTER
@@ -65,6 +67,36 @@ def test_int8_scores_follow_the_merged_torch_model(reranker):
     got = np.concatenate([reranker.scores(q, [a, b]) for q, a, b in PAIRS])
     assert np.corrcoef(got, want)[0, 1] > 0.98
     assert np.abs(got - want).max() < 1.0
+
+
+def test_pairs_of_unequal_length_run_in_groups_with_the_scores_each_has_alone(reranker):
+    question = PAIRS[0][0]
+    sentences = [PAIRS[0][1], "NATO urged calm.", " ".join(["The offensive went on."] * 20),
+                 PAIRS[0][2], "Ankara said 33 soldiers had died in the strike on Thursday."]
+    scorer = reranker._load()
+    groups = scorer.tokens.batches([(question, s) for s in sentences])
+    assert len(groups) > 1  # the long sentence does not pad the short ones
+    assert sorted(i for group, _ in groups for i in group) == list(range(len(sentences)))
+    together = reranker.scores(question, sentences)
+    alone = np.concatenate([reranker.scores(question, [s]) for s in sentences])
+    assert np.abs(together - alone).max() < 1e-3
+
+
+@given(st.lists(st.integers(1, 128), max_size=12), st.sampled_from([1, 16]),
+       st.integers(1, 4))
+def test_length_groups_cover_every_pair_once_and_never_cost_more(lengths, bucket, most):
+    from embeddings.reranker_export import CALL_TOKENS, length_groups
+
+    def cost(group: list[int]) -> int:
+        return CALL_TOKENS + len(group) * -(-max(lengths[i] for i in group) // bucket) * bucket
+
+    groups = length_groups(lengths, bucket, most)
+    assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+    assert len(groups) <= most and all(groups)
+    spans = [(min(lengths[i] for i in g), max(lengths[i] for i in g)) for g in groups]
+    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))  # runs of the sorted lengths
+    if lengths:
+        assert sum(cost(g) for g in groups) <= cost(list(range(len(lengths))))
 
 
 def test_no_sentences_no_scores(reranker):
