@@ -7,7 +7,14 @@ import pytest
 
 import corpus
 from qa.engine.question import Question
-from qa.engine.short_answer import answer_kind, exact_match, f1, short_answer
+from qa.engine.short_answer import (
+    answer_kind,
+    best_span_score,
+    exact_match,
+    f1,
+    ranked,
+    short_answer,
+)
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +122,13 @@ def test_span_metrics_normalise_like_squad():
     assert f1("Jens Stoltenberg", ["Stoltenberg"]) == pytest.approx(2 / 3)
     assert f1(None, ["33"]) == 0.0 and exact_match(None, ["33"]) == 0.0
     assert f1("Paris", ["London", "Paris, France"]) == pytest.approx(2 / 3)
+
+
+def test_the_best_span_score_of_sentences_for_retrieval():
+    q = Question.parse("How many Turkish soldiers were killed in Idlib?")
+    score = best_span_score(q)
+    holds = "At least 33 Turkish soldiers were killed in an air strike in Idlib."
+    assert score(holds) == pytest.approx(ranked(q, holds)[0][0]) and score(holds) > 1
+    assert score("Turkish soldiers were killed in Idlib, officials said.") == 0.0
+    # a question asking for no kind of thing scores no sentence
+    assert best_span_score(Question.parse("What did NATO urge?"))(holds) == 0.0

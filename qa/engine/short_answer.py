@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 from qa.engine import answer_spans as spans
@@ -19,9 +20,9 @@ from qa.engine.answer_spans import Span
 from qa.engine.places import place_class
 from qa.engine.question import Question
 from qa.engine.span_metrics import exact_match, f1
-from qa.engine.terms import STOPWORDS, fold, terms, words
+from qa.engine.terms import STOPWORDS, fold, terms, word_terms, words
 
-__all__ = ["answer_kind", "exact_match", "f1", "short_answer", "ranked"]
+__all__ = ["answer_kind", "best_span_score", "exact_match", "f1", "short_answer", "ranked"]
 
 KINDS = ("number", "date", "person", "place", "name")
 _WORD = re.compile(r"[^\W_]+")
@@ -92,20 +93,51 @@ def _date_part(question: Question, sentence: str, span: Span) -> Span:
 
 def ranked(question: Question, sentence: str) -> list[tuple[float, Span]]:
     """Every candidate span with its score, best first (empty for other kinds)."""
-    kind = answer_kind(question)
-    if kind not in KINDS:
-        return []
-    asked = set(words(question.text))
-    cands = [c for c in _candidates(kind, sentence, asked) if not _all_asked(sentence, c, asked)]
-    if not cands:
-        return []
-    where = _question_positions(question, sentence)
-    tokens = [(m.start(), m.end()) for m in _WORD.finditer(sentence)]
-    scored = [(_score(kind, question, sentence, c, where, tokens), c) for c in cands]
-    return sorted(scored, key=lambda x: (-x[0], x[1].start))
+    return Spans(question).ranked(sentence)
 
 
-def _candidates(kind: str, sentence: str, asked: set[str]) -> list[Span]:
+def best_span_score(question: Question) -> Callable[[str], float]:
+    """A function giving a sentence's best span of the kind ``question`` asks for its score
+    (0.0 without one, or for a question of another kind), for reading many sentences."""
+    spans_of = Spans(question)
+
+    def score(sentence: str) -> float:
+        best = spans_of.ranked(sentence)
+        return max(0.0, best[0][0]) if best else 0.0
+    return score
+
+
+class _Asked(NamedTuple):
+    words: set[str]   # the question's words
+    stems: set[str]   # and their terms
+
+
+class Spans:
+    """Ranks the candidate spans of sentences for one question (what it asks for is read
+    once)."""
+
+    def __init__(self, question: Question) -> None:
+        self.question = question
+        self.kind = answer_kind(question)
+        asked = set(words(question.text))
+        self.asked = _Asked(asked, {t for w in asked for t in word_terms(w)})
+
+    def ranked(self, sentence: str) -> list[tuple[float, Span]]:
+        """Every candidate span of ``sentence`` with its score, best first."""
+        kind, asked = self.kind, self.asked
+        if kind not in KINDS:
+            return []
+        cands = [c for c in _candidates(kind, sentence, asked)
+                 if not _all_asked(sentence, c, asked)]
+        if not cands:
+            return []
+        where = _question_positions(self.question, sentence)
+        tokens = [(m.start(), m.end()) for m in _WORD.finditer(sentence)]
+        scored = [(_score(kind, self.question, sentence, c, where, tokens), c) for c in cands]
+        return sorted(scored, key=lambda x: (-x[0], x[1].start))
+
+
+def _candidates(kind: str, sentence: str, asked: _Asked) -> list[Span]:
     if kind == "number":
         return spans.numbers(sentence)
     if kind == "date":
@@ -134,20 +166,20 @@ def _known_places(sentence: str, span: Span) -> list[Span]:
     return out
 
 
-def _expands_asked(sentence: str, span: Span, asked: set[str]) -> bool:
+def _expands_asked(sentence: str, span: Span, asked: _Asked) -> bool:
     """"American Football Conference" when the question says "AFC"."""
     caps = [w for w in sentence[span.start:span.end].split() if w[:1].isupper()]
-    return len(caps) > 1 and "".join(w[0] for w in caps).lower() in asked
+    return len(caps) > 1 and "".join(w[0] for w in caps).lower() in asked.words
 
 
-def _unasked_parts(sentence: str, span: Span, asked: set[str]) -> list[Span]:
+def _unasked_parts(sentence: str, span: Span, asked: _Asked) -> list[Span]:
     """The pieces of a name between words the question already says: "NATO Secretary General
     Jens Stoltenberg" for "Who is the NATO secretary general?" -> "Jens Stoltenberg"."""
     parts, cur = [], None
-    stems = {t for w in asked for t in terms(w)}
+    stems = asked.stems
     for m in re.finditer(r"\S+", sentence[span.start:span.end]):
         s, e = span.start + m.start(), span.start + m.end()
-        own = terms(m.group(0))
+        own = word_terms(m.group(0))
         if own and set(own) <= stems:
             if cur:
                 parts.append(cur)
@@ -168,12 +200,11 @@ def _trim_joins(sentence: str, span: Span) -> Span:
     return Span(span.start + lead, span.start + len(cut), span.kind)
 
 
-def _all_asked(sentence: str, span: Span, asked: set[str]) -> bool:
+def _all_asked(sentence: str, span: Span, asked: _Asked) -> bool:
     got = [w for w in words(sentence[span.start:span.end]) if w not in STOPWORDS]
     if not got:
         return True
-    stems = {t for w in asked for t in terms(w)}
-    return all(w in asked or set(terms(w)) <= stems for w in got)
+    return all(w in asked.words or set(word_terms(w)) <= asked.stems for w in got)
 
 
 def _question_positions(question: Question, sentence: str) -> dict[str, list[int]]:
@@ -181,7 +212,7 @@ def _question_positions(question: Question, sentence: str) -> dict[str, list[int
     wanted = set(question.terms)
     out: dict[str, list[int]] = {}
     for i, m in enumerate(_WORD.finditer(sentence)):
-        t = terms(m.group(0))
+        t = word_terms(m.group(0))
         if t and t[0] in wanted:
             out.setdefault(t[0], []).append(i)
     return out

@@ -69,6 +69,12 @@ def terms(text: str) -> list[str]:
     return _stemmer().stemWords(toks) if toks else []
 
 
+@lru_cache(maxsize=1 << 16)
+def word_terms(word: str) -> tuple[str, ...]:
+    """``terms`` of one word, remembered: for code that reads sentences word by word."""
+    return tuple(terms(word))
+
+
 def numbers(text: str) -> list[float]:
     """The numeric values written in ``text``: "950,000" -> 950000.0, "3.6 million" -> 3.6e6,
     "six" -> 6.0 (digits first, then words)."""
