@@ -172,11 +172,7 @@ def ask(assistant, plan, qvec, k: int = 10):
     from qa.assistant import RELATED
     from qa.engine import answering
 
-    cands = assistant.retriever.retrieve(plan.query, qvec,
-                                         max(k, answering.PASSAGES + RELATED),
-                                         allowed=plan.allowed,
-                                         terms_for_rerank=plan.parsed.terms,
-                                         recent_to=plan.recent_to)
+    cands = assistant.candidates(plan, qvec, max(k, answering.PASSAGES + RELATED))
     ans = assistant.answer(plan.question, plan.parsed, qvec,
                            cands[:answering.PASSAGES + RELATED],
                            filtered=plan.allowed is not None, newest=plan.newest)

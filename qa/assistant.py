@@ -23,6 +23,7 @@ from qa.engine.lexical import LexicalIndex
 from qa.engine.question import MAX_CHARS, Question, search_text
 from qa.engine.retrieval import Candidate, Retriever
 from qa.engine.sentence_vectors import SentenceVectors
+from qa.engine.short_answer import best_span_score
 from qa.engine.terms import terms
 from qa.engine.time_words import TimeReading, read_time
 from qa.errors import ArticleNotFound, QuestionError
@@ -236,15 +237,20 @@ class Assistant:
 
     def answer_plan(self, plan: Plan, qvec: np.ndarray) -> Answer:
         """The second half of :meth:`ask`: retrieve with the query vector, answer, cite."""
-        q = plan.parsed
-        cands = self.retriever.retrieve(plan.query, qvec, answering.PASSAGES + RELATED,
-                                        allowed=plan.allowed,
-                                        terms_for_rerank=q.terms + q.referent_terms,
-                                        recent_to=plan.recent_to)
-        answer = self.answer(plan.question, q, qvec, cands, filtered=plan.allowed is not None,
-                             newest=plan.newest)
+        cands = self.candidates(plan, qvec, answering.PASSAGES + RELATED)
+        answer = self.answer(plan.question, plan.parsed, qvec, cands,
+                             filtered=plan.allowed is not None, newest=plan.newest)
         answer.time_reading = plan.time_reading
         return answer
+
+    def candidates(self, plan: Plan, qvec: np.ndarray, k: int) -> list[Candidate]:
+        """The ``k`` best passages for ``plan`` (``qvec``: the vector of ``plan.query``), its
+        sentences that hold the kind of thing asked for favoured."""
+        q = plan.parsed
+        return self.retriever.retrieve(plan.query, qvec, k, allowed=plan.allowed,
+                                       terms_for_rerank=q.terms + q.referent_terms,
+                                       recent_to=plan.recent_to,
+                                       span_score=best_span_score(q))
 
     def latest(self) -> dt.date | None:
         """The newest publication date in the index (what "last week" is read against)."""

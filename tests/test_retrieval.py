@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from qa.engine.lexical import FOLDER, FORMAT, LexicalIndex
+from qa.engine.question import Question
 from qa.engine.retrieval import Retriever
+from qa.engine.terms import terms
 
 pytestmark = pytest.mark.slow
 
@@ -69,6 +71,32 @@ def test_scores_are_the_exact_fused_and_reranked_scores(qa_assistant):
         assert c.score == pytest.approx(expected, abs=1e-6)
     assert [c.score for c in cands] == sorted((c.score for c in cands), reverse=True)
     assert cands[0].coverage == 1.0  # one sentence holds all of "observation posts Idlib"
+
+
+def test_a_sentence_holding_the_kind_asked_for_adds_its_bonus(qa_assistant):
+    from qa.engine.retrieval import ANSWER_WEIGHT
+    from qa.engine.short_answer import best_span_score
+
+    r = qa_assistant.retriever
+    query = "How many Turkish soldiers were killed in Idlib?"
+    qvec = qa_assistant.encoder.encode_query(query)
+    q_terms = Question.parse(query).terms
+    span_score = best_span_score(Question.parse(query))
+    plain = {c.vid: c for c in r.retrieve(query, qvec, 8, terms_for_rerank=q_terms)}
+    cands = r.retrieve(query, qvec, 8, terms_for_rerank=q_terms, span_score=span_score)
+    idf = {t: qa_assistant.lexical.idf(t) for t in set(q_terms)}
+    for c in cands:
+        p = c.passage
+        sentences = [p.text[s.start - p.start:s.end - p.start] for s in p.sentences]
+        covered = [sum(w for t, w in idf.items() if t in set(terms(s))) / sum(idf.values())
+                   for s in sentences]
+        want = max(ANSWER_WEIGHT * cov * span_score(s) for cov, s in zip(covered, sentences))
+        assert c.answer == pytest.approx(want, abs=1e-6)
+        if c.vid in plain:
+            assert c.score == pytest.approx(plain[c.vid].score + c.answer, abs=1e-6)
+    assert [c.score for c in cands] == sorted((c.score for c in cands), reverse=True)
+    assert any(c.answer > 0.1 for c in cands if "33 Turkish soldiers were killed" in c.passage.text)
+    assert all(c.answer == 0 for c in plain.values())
 
 
 def test_bm25_alone_and_dense_alone(qa_assistant):

@@ -230,7 +230,10 @@ def featurize(question: Question, qvec: Vector | None, sentences: list[Sentence]
     q_total = sum(q_idf.values()) or 1.0
     c_idf = {t: idf(t) for t in set(question.context_terms)}
     c_total = sum(c_idf.values()) or 1.0
-    best = max((c.score for c in cands), default=0.0) or 1.0
+    # what a passage's retrieval says of its sentences: its score without the bonus for the
+    # one sentence in it that holds a span of the kind asked for (``type`` reads each one)
+    passage = [c.score - c.answer for c in cands]
+    best = max(passage, default=0.0) or 1.0
     for i, s in enumerate(sentences):
         s_terms = set(terms(s.text))
         dense = 0.0
@@ -244,7 +247,7 @@ def featurize(question: Question, qvec: Vector | None, sentences: list[Sentence]
             dense=dense,
             lexical=sum(w for t, w in q_idf.items() if t in s_terms) / q_total,
             context=context,
-            passage=cands[s.rank].score / best,
+            passage=passage[s.rank] / best,
             type=question.type_match(s.text),
             short=float(len(s.text.split()) < SHORT_WORDS))
         s.focus = float(all(t in s_terms for t in question.focus))
