@@ -19,8 +19,11 @@ from qa.models import Answer, Hit, IndexInfo
 MAX_HISTORY = 20      # earlier answers a client may send with a question
 MAX_SOURCE_CHARS = 200
 
-# Non-blank (the pattern) and at most MAX_CHARS: what Assistant.ask and .search accept.
-QuestionText = Annotated[str, Field(min_length=1, max_length=MAX_CHARS, pattern=r"\S")]
+# Non-blank (the pattern) and at most MAX_CHARS: what Assistant.ask and .search accept. Blank
+# is what Python strips: Unicode white space and the separators U+001C-U+001F, which a JSON
+# Schema (ECMA) or Rust ``\s`` does not count; U+0085 is named for ECMA.
+QuestionText = Annotated[str, Field(min_length=1, max_length=MAX_CHARS,
+                                    pattern=r"[^\s\x1c-\x1f\x85]")]
 SourceName = Annotated[str, Field(min_length=1, max_length=MAX_SOURCE_CHARS)]
 
 
