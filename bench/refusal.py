@@ -40,12 +40,14 @@ def run(assistant, questions: list[Question], cache) -> list[tuple[Question, obj
     confidence features and whether the picked sentences hold a gold answer."""
     from qa.engine import answering
     from qa.engine.question import Question as Q
+    from qa.engine.short_answer import best_span_score
 
     qvecs = cache.embed([q.text for q in questions], "questions")
     out = []
     for q, v in zip(questions, qvecs):
-        cands = assistant.retriever.retrieve(q.text, v, answering.PASSAGES + 3)
         parsed = Q.parse(q.text)
+        cands = assistant.retriever.retrieve(q.text, v, answering.PASSAGES + 3,
+                                             span_score=best_span_score(parsed))
         scoring = assistant.score(parsed, v, cands)
         ans = assistant.reply(q.text, parsed, scoring, cands)
         right = bool(q.answers) and any(a.lower() in s.text.lower() for s in

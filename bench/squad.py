@@ -44,6 +44,7 @@ def main(argv: list[str]) -> int:
     from qa.engine import answering
     from qa.engine.question import Question
     from qa.engine.retrieval import Retriever
+    from qa.engine.short_answer import best_span_score
 
     assistant, corpus, cache = setup("1.1", args.part)
     questions = corpus.questions[::args.every]
@@ -68,8 +69,8 @@ def main(argv: list[str]) -> int:
             if name != "hybrid":
                 ranks[name].add(article_order(r.retrieve(q.text, v, 10)), q.gold)
         t0 = time.perf_counter()
-        cands = assistant.retriever.retrieve(q.text, v, 10)
         parsed = Question.parse(q.text)
+        cands = assistant.retriever.retrieve(q.text, v, 10, span_score=best_span_score(parsed))
         ans = assistant.answer(q.text, parsed, v, cands[:answering.PASSAGES + 3])
         lat.append(time.perf_counter() - t0)
         ranks["hybrid"].add(article_order(cands), q.gold)

@@ -38,12 +38,21 @@ def test_idlib_soldiers_question_cites_the_sentence_that_answers_it(qa_assistant
 
 
 def test_other_articles_stating_the_same_figure_corroborate(qa_assistant):
-    answer = qa_assistant.ask("How many Turkish soldiers were killed in Idlib?")
+    answer = qa_assistant.ask("How many observation posts does Turkey have in Idlib?")
     extra = [c for c in answer.citations if c.role == "corroborating"]
     assert extra, answer.citations
     first = answer.citations[0]
+    assert answer.short_answer is not None and answer.short_answer.text == "12"
     assert all(c.article_id != first.article_id for c in extra)
-    assert all("33" in c.quote for c in extra)
+    # TASS: "Twelve Turkish observation outposts": the same figure in words
+    assert all("12" in c.quote or "Twelve" in c.quote for c in extra)
+
+
+def test_every_article_stating_the_figure_backs_the_answer(qa_assistant):
+    answer = qa_assistant.ask("How many Turkish soldiers were killed in Idlib?")
+    backing = [c for c in answer.citations if c.role in ("answer", "corroborating")]
+    assert len({c.article_id for c in backing}) >= 2, answer.citations  # AFP and Anadolu
+    assert all("33" in c.quote for c in backing)
 
 
 def test_disagreeing_figures_are_both_shown(qa_assistant):
