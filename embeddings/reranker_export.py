@@ -263,8 +263,9 @@ class _Onnx:
 
 class _OpenVino:
     """Token counts are bucketed to a multiple of :data:`BUCKET`: OpenVINO keeps state for every
-    input shape it runs, and the answerer sends at most ``RERANK_SENTENCES`` pairs, so the shapes
-    stay few (padding the number of pairs too cost a quarter more time for 6 pairs)."""
+    input shape it runs, and the answerer sends at most ``RERANK_SENTENCES`` pairs in at most
+    :data:`GROUPS` calls, so the shapes stay few (padding the number of pairs too cost a quarter
+    more time for 6 pairs)."""
 
     def __init__(self, path: Path) -> None:
         import openvino as ov

@@ -8,7 +8,7 @@ then the best few re-ranked by their sentences.
 2. Overlapping passages of one article and near-identical texts collapse into the best one.
 3. The top ``RERANK`` passages are re-scored with what their best sentence says: the highest
    cosine of a sentence to the query, and the highest idf-weighted share of the query's terms
-   in one sentence. A question usually targets one sentence; a 200-token passage vector blurs it.
+   in one sentence. A question usually targets one sentence; a passage's one vector blurs it.
    A question that asks for a kind of thing (a figure, a date, a person, a place, a name:
    ``short_answer.best_span_score``) adds ``ANSWER_WEIGHT`` times the highest, over sentences,
    of a sentence's term coverage times the score of its best span of that kind: a passage
@@ -21,7 +21,7 @@ then the best few re-ranked by their sentences.
 
 The weights of steps 1-3 were tuned on SQuAD v1.1 dev, even-numbered articles only
 (``python -m bench squad --part dev --tune``); the recency bonus on the tuning half of the real
-news questions (``python -m bench news --part tune``).
+news questions (``python -m bench news --part tune``), and the answer-kind bonus on both.
 """
 
 from __future__ import annotations
