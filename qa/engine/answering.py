@@ -230,9 +230,8 @@ def featurize(question: Question, qvec: Vector | None, sentences: list[Sentence]
     q_total = sum(q_idf.values()) or 1.0
     c_idf = {t: idf(t) for t in set(question.context_terms)}
     c_total = sum(c_idf.values()) or 1.0
-    # what a passage's retrieval says of its sentences: its score without the bonus for the
-    # one sentence in it that holds a span of the kind asked for (``type`` reads each one)
-    passage = [c.score - c.answer for c in cands]
+    # (each sentence's own ``type`` feature reads what the passage's answer bonus read)
+    passage = [c.passage_score for c in cands]
     best = max(passage, default=0.0) or 1.0
     for i, s in enumerate(sentences):
         s_terms = set(terms(s.text))

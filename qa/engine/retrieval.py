@@ -95,6 +95,12 @@ class Candidate:
     recency: float = 0.0          # the recency bonus in ``score`` (step 4)
     duplicates: list[int] = field(default_factory=list)
 
+    @property
+    def passage_score(self) -> float:
+        """``score`` without the bonus one sentence of the passage earned by holding what is
+        asked: what the passage says of each of its sentences."""
+        return self.score - self.answer
+
     @classmethod
     def read(cls, fused: Fused, passage: StoredPassage) -> Candidate:
         return cls(passage, fused.vid, score=fused.score, dense=fused.dense,
@@ -261,9 +267,9 @@ class Retriever:
             coverages.append(sum(w for t, w in idf.items() if t in present) / total)
             c.coverage = max(c.coverage, coverages[-1])
         if span_score is not None and coverages:
-            least = max(ANSWER_COVERAGE * max(coverages), 1e-9)
+            least = ANSWER_COVERAGE * max(coverages)  # less could earn little: not read (speed)
             for text, i, coverage in zip(texts, owner, coverages):
-                if coverage >= least:  # (the others could earn little: not read, for speed)
+                if coverage > 0 and coverage >= least:
                     c = top[i]
                     c.answer = max(c.answer, ANSWER_WEIGHT * coverage * span_score(text))
         wd, wl, ws, wc = RERANK_WEIGHTS
